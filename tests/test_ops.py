@@ -1,0 +1,80 @@
+"""Operational endpoints and the error body for requests that match no handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+
+
+async def test_readyz_checks_database_and_redis(client: httpx.AsyncClient) -> None:
+    r = await client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_unknown_route_is_json_404(client: httpx.AsyncClient) -> None:
+    r = await client.get("/no/such/thing")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+async def test_wrong_method_is_json_405(client: httpx.AsyncClient) -> None:
+    r = await client.delete("/healthz")
+    assert r.status_code == 405
+    assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_metrics_exposition(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert "livepolls_http_requests_total" in r.text
+
+
+async def test_openapi_spec_lists_rest_routes(client: httpx.AsyncClient) -> None:
+    r = await client.get("/docs/openapi.json")
+    assert r.status_code == 200
+    spec: dict[str, Any] = r.json()
+    assert "/readyz" in spec["paths"]
+    assert "/ws" not in spec["paths"]
+    assert (await client.get("/docs")).status_code == 200
+
+
+@pytest.mark.multiprocess
+def test_readyz_names_the_failed_dependency(server_process: Any) -> None:
+    server = server_process(REDIS_URL="redis://127.0.0.1:1/0")
+    r = httpx.get(f"{server.base_url}/readyz", timeout=10)
+    assert r.status_code == 503
+    body = r.json()["error"]
+    assert body["code"] == "not_ready"
+    assert body["details"]["checks"] == {"database": "ok", "redis": "failed"}
+
+
+def _healthz_served(base_url: str) -> float:
+    text = httpx.get(f"{base_url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("livepolls_http_requests_total{") and 'route="healthz"' in line
+    )
+
+
+@pytest.mark.multiprocess
+def test_metrics_merge_every_worker_process(server_process: Any) -> None:
+    server = server_process(workers=2)
+    before = _healthz_served(server.base_url)
+    pids = set()
+    for _ in range(40):
+        # A new connection each time so both workers get a share of the requests.
+        r = httpx.get(f"{server.base_url}/healthz", headers={"Connection": "close"})
+        pids.add(r.json()["pid"])
+    assert len(pids) == 2, "both workers should have answered some requests"
+    assert _healthz_served(server.base_url) - before == 40
