@@ -16,12 +16,14 @@ from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
 from app import metrics
+from app.auth import authenticate
 from app.config import Settings, SettingsError, load_settings
 from app.context import App, AppContext
 from app.db import close_db, open_db
 from app.errors import setup_errors
-from app.http import ops
+from app.http import auth, ops
 from app.redis import open_redis
+from app.tokens import Principal
 
 log = logging.getLogger("livepolls")
 
@@ -47,7 +49,10 @@ def create_app(settings: Settings | object = None) -> App:
     setup_errors(app)
     setup_infrastructure(app, settings)
     setup_request_metrics(app)
+    app.ext.add_dependency(Principal, authenticate)
+    app.ext.openapi.add_security_scheme("token", "http", scheme="bearer", bearer_format="JWT")
     app.blueprint(ops.bp)
+    app.blueprint(auth.bp)
     return app
 
 

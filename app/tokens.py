@@ -1,0 +1,88 @@
+"""Access tokens: HS256 JWTs that carry who the caller is.
+
+Nothing in a token is trusted before the signature, the pinned algorithm and every
+required claim have been checked. `guest` rides in the token so the vote path can
+apply `require_account` without a database read.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from app.config import Settings
+from app.errors import Unauthorized
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "iss"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request or WebSocket."""
+
+    user_id: int
+    is_guest: bool
+    jti: str
+    issued_at: int
+    expires_at: int
+
+
+def issue_token(settings: Settings, *, user_id: int, is_guest: bool) -> tuple[str, Principal]:
+    now = int(time.time())
+    principal = Principal(
+        user_id=user_id,
+        is_guest=is_guest,
+        jti=uuid.uuid4().hex,
+        issued_at=now,
+        expires_at=now + settings.jwt_ttl_s,
+    )
+    claims = {
+        "sub": str(user_id),
+        "guest": is_guest,
+        "iat": principal.issued_at,
+        "exp": principal.expires_at,
+        "jti": principal.jti,
+        "iss": settings.jwt_issuer,
+    }
+    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+    return token, principal
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    """Verify signature and claims; any failure is a plain 401 with no hint why."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[ALGORITHM],
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_s,
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.PyJWTError:
+        raise Unauthorized("invalid or expired token") from None
+    sub, jti, guest = claims["sub"], claims["jti"], claims.get("guest", False)
+    if not (isinstance(sub, str) and sub.isdigit() and isinstance(jti, str) and jti):
+        raise Unauthorized("invalid or expired token")
+    if not isinstance(guest, bool) or not isinstance(claims["iat"], int):
+        raise Unauthorized("invalid or expired token")
+    return Principal(
+        user_id=int(sub),
+        is_guest=guest,
+        jti=jti,
+        issued_at=claims["iat"],
+        expires_at=int(claims["exp"]),
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
