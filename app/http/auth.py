@@ -31,7 +31,7 @@ async def guest(request: Request) -> HTTPResponse:
 
 
 @bp.get("/me")
-@openapi.definition(summary="The caller's user", secured="token")
+@openapi.definition(summary="The caller's user", secured={"token": []})
 async def me(request: Request, principal: Principal) -> HTTPResponse:
     user = await User.get(id=principal.user_id)
     return json({"user": users.user_json(user)})
