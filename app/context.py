@@ -12,13 +12,18 @@ from sanic import Sanic
 from sanic.config import Config
 
 if TYPE_CHECKING:
+    from arq.connections import ArqRedis
+
     from app.config import Settings
     from app.redis import RedisHandle
+    from app.votes import VoteEngine
 
 
 class AppContext:
     settings: Settings
     redis: RedisHandle
+    arq: ArqRedis
+    votes: VoteEngine
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"app.ctx has no {name!r}: is the listener that sets it registered?")

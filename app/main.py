@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from arq.connections import ArqRedis
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
 
@@ -21,9 +22,10 @@ from app.config import Settings, SettingsError, load_settings
 from app.context import App, AppContext
 from app.db import close_db, open_db
 from app.errors import setup_errors
-from app.http import auth, ops
+from app.http import auth, ops, polls
 from app.redis import open_redis
 from app.tokens import Principal
+from app.votes import VoteEngine
 
 log = logging.getLogger("livepolls")
 
@@ -53,6 +55,7 @@ def create_app(settings: Settings | object = None) -> App:
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer", bearer_format="JWT")
     app.blueprint(ops.bp)
     app.blueprint(auth.bp)
+    app.blueprint(polls.bp)
     return app
 
 
@@ -82,8 +85,14 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
         # SQLite (embedded default, tests) has no migrations; MySQL is migrated by aerich.
         await open_db(settings, generate_schemas=not settings.is_mysql)
         app.ctx.redis = open_redis(settings)
+        # Lazy (no connection until first use), so the process starts and reports
+        # not-ready rather than crashing when Redis is down.
+        app.ctx.arq = ArqRedis.from_url(app.ctx.redis.url)
+        app.ctx.votes = VoteEngine(app.ctx.redis.client)
 
     async def close_clients(app: App) -> None:
+        await app.ctx.votes.drain()
+        await app.ctx.arq.aclose()
         await app.ctx.redis.close()
         await close_db()
 

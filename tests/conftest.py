@@ -279,3 +279,34 @@ async def live_schema(settings: Settings) -> None:
 
 def unique_name(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    user_id: int
+    token: str
+    is_guest: bool
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_person(live_server: LiveServer) -> Any:
+    """Factory: a user row plus a valid token (registered unless guest=True)."""
+    from app.tokens import issue_token
+    from models import User
+
+    async def make(guest: bool = False) -> Person:
+        if guest:
+            user = await User.create(is_guest=True, display_name="guest")
+        else:
+            user = await User.create(username=unique_name(), password_hash="!unusable")
+        token, _ = issue_token(live_server.app.ctx.settings, user_id=user.id, is_guest=guest)
+        return Person(user.id, token, guest)
+
+    return make

@@ -1,0 +1,64 @@
+-- The whole vote, atomically: every check comes before the first write.
+-- KEYS: 1 meta, 2 voters, 3 counts, 4 seq, 5 outbox
+-- ARGV: 1 user id, 2 is_guest (0/1), 3 ballot (sorted, distinct, comma-separated ids),
+--       4 poll id, 5 pub/sub channel
+-- Returns {status, seq} with status accepted|changed|unchanged, or {'err', code}.
+-- 'no_state' means the poll's Redis state is missing (new process, Redis flushed):
+-- the caller rebuilds it from the database and retries.
+local m = redis.call('HMGET', KEYS[1], 'status', 'kind', 'max_choices', 'allow_change',
+                     'require_account', 'closes_at_ms', 'options')
+if not m[1] then return {'err', 'no_state'} end
+if m[1] ~= 'open' then return {'err', 'poll_not_open'} end
+local closes = tonumber(m[6])
+if closes and closes > 0 then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) >= closes then
+    return {'err', 'poll_not_open'}
+  end
+end
+if m[5] == '1' and ARGV[2] == '1' then return {'err', 'account_required'} end
+
+local ballot = ARGV[3]
+local opts = {}
+local n = 0
+for id in string.gmatch(ballot, '[^,]+') do
+  if not string.find(m[7], ',' .. id .. ',', 1, true) then return {'err', 'invalid_option'} end
+  n = n + 1
+  opts[n] = id
+end
+if n == 0 then return {'err', 'invalid_option'} end
+if m[2] == 'single' then
+  if n ~= 1 then return {'err', 'too_many_choices'} end
+elseif n > tonumber(m[3]) then
+  return {'err', 'too_many_choices'}
+end
+
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+if prev == ballot then
+  return {'unchanged', tonumber(redis.call('GET', KEYS[4]) or '0')}
+end
+local status = 'accepted'
+if prev then
+  if m[4] ~= '1' then return {'err', 'already_voted'} end
+  status = 'changed'
+end
+
+-- writes
+if prev then
+  for id in string.gmatch(prev, '[^,]+') do redis.call('HINCRBY', KEYS[3], id, -1) end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ballot)
+for i = 1, n do redis.call('HINCRBY', KEYS[3], opts[i], 1) end
+local seq = redis.call('INCR', KEYS[4])
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 'b', ballot, 's', seq, 't', now_ms)
+
+-- Publish the whole (small) tally: subscribers keep only the latest one per room.
+local flat = redis.call('HGETALL', KEYS[3])
+local parts = {}
+for i = 1, #flat, 2 do parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1] end
+local total = redis.call('HLEN', KEYS[2])
+redis.call('PUBLISH', ARGV[5], '{"type":"RESULTS","poll_id":' .. ARGV[4] .. ',"seq":' .. seq ..
+           ',"total":' .. total .. ',"counts":{' .. table.concat(parts, ',') .. '}}')
+return {status, seq}

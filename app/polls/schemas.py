@@ -1,0 +1,120 @@
+"""Poll request bodies and the JSON shapes of PROTOCOL.md (`Poll`, `Results`).
+
+Bodies are strict: a `"true"` is not a boolean and unknown fields are refused, so a
+client's typo surfaces as a 422 naming the field instead of a silently ignored option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from models import Poll, PollOption
+
+MAX_OPTIONS = 20
+
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PollFields(BaseModel):
+    """Fields shared by create and patch; every one optional so patch can reuse them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    question: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    options: Annotated[list[Label], Field(min_length=2, max_length=MAX_OPTIONS)] | None = None
+    kind: Literal["single", "multiple"] | None = None
+    max_choices: Annotated[int, Field(ge=1, le=MAX_OPTIONS)] | None = None
+    allow_change: bool | None = None
+    results_visibility: Literal["live", "after_close", "owner_only"] | None = None
+    require_account: bool | None = None
+    closes_at: Annotated[AwareDatetime, Field(strict=False)] | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _distinct(cls, options: list[str] | None) -> list[str] | None:
+        if options is not None:
+            seen: set[str] = set()
+            for label in options:
+                if label.casefold() in seen:
+                    raise ValueError(f"duplicate option label {label!r}")
+                seen.add(label.casefold())
+        return options
+
+    @field_validator("closes_at")
+    @classmethod
+    def _future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("closes_at must be in the future")
+        return value
+
+
+class CreatePoll(PollFields):
+    question: Annotated[str, Field(min_length=1, max_length=500)]
+    options: Annotated[list[Label], Field(min_length=2, max_length=MAX_OPTIONS)]
+    status: Literal["open", "draft"] = "open"
+
+
+class PatchPoll(PollFields):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A consistent snapshot of a poll's live counts."""
+
+    poll_id: int
+    seq: int
+    total: int
+    counts: dict[int, int]
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def effective_status(poll: Poll, now: datetime | None = None) -> str:
+    """`closed` as soon as `closes_at` passes, even before the close job has run:
+    the vote script refuses ballots from that instant, so that is the truth."""
+    closes_at = poll.closes_at
+    if poll.status == "open" and closes_at is not None and closes_at <= (now or datetime.now(UTC)):
+        return "closed"
+    return str(poll.status)
+
+
+def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
+    return {
+        "id": poll.id,
+        "code": poll.code,
+        "question": poll.question,
+        "kind": str(poll.kind),
+        "max_choices": poll.max_choices,
+        "options": [
+            {"id": o.id, "label": o.label, "position": o.position}
+            for o in sorted(options, key=lambda o: o.position)
+        ],
+        "allow_change": poll.allow_change,
+        "results_visibility": str(poll.results_visibility),
+        "require_account": poll.require_account,
+        "status": effective_status(poll),
+        "owner_id": poll.owner_id,  # type: ignore[attr-defined]
+        "created_at": iso(poll.created_at),
+        "opened_at": iso(poll.opened_at),
+        "closes_at": iso(poll.closes_at),
+        "closed_at": iso(poll.closed_at),
+    }
+
+
+def results_json(tally: Tally, status: str, option_ids: list[int]) -> dict[str, Any]:
+    return {
+        "poll_id": tally.poll_id,
+        "status": status,
+        "seq": tally.seq,
+        "total": tally.total,
+        "counts": {str(oid): tally.counts.get(oid, 0) for oid in option_ids},
+    }

@@ -1,0 +1,307 @@
+"""The poll lifecycle: create, read, patch (draft only), open, close, delete, results.
+
+Status changes go through Redis first: the close script is the instant after which
+no vote is accepted, and only then is the database row updated. A crash between the
+two leaves Redis `closed` and the row `open`; closing again (or the reconciler)
+finishes the job, because every step here is idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app import keys
+from app.errors import ApiError, Conflict, Forbidden, NotFound
+from app.polls import codes
+from app.polls.schemas import (
+    CreatePoll,
+    PatchPoll,
+    Tally,
+    effective_status,
+    poll_json,
+    results_json,
+)
+from app.polls.state import (
+    ClosedTally,
+    close_state,
+    drop_state,
+    ensure_state,
+    my_ballot,
+    read_tally,
+    write_state,
+)
+from app.tokens import Principal
+from models import Poll, PollOption, PollStatus
+
+MAX_POLL_ID = 2**31 - 1
+CLOSE_JOB = "close_poll_at"
+
+
+def results_visible(poll: Poll, user_id: int | None, status: str | None = None) -> bool:
+    """The one rule for who sees counts: the owner always; others per visibility."""
+    if user_id is not None and user_id == poll.owner_id:  # type: ignore[attr-defined]
+        return True
+    if poll.results_visibility == "live":
+        return True
+    if poll.results_visibility == "after_close":
+        return (status or effective_status(poll)) == "closed"
+    return False
+
+
+def parse_poll_id(raw: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_POLL_ID:
+        raise NotFound("poll not found")
+    return int(raw)
+
+
+async def _options(poll: Poll) -> list[PollOption]:
+    return await PollOption.filter(poll_id=poll.id).order_by("position")
+
+
+async def _owned(poll_id: int, principal: Principal) -> Poll:
+    poll = await Poll.get_or_none(id=poll_id)
+    if poll is None:
+        raise NotFound("poll not found")
+    if poll.owner_id != principal.user_id:  # type: ignore[attr-defined]
+        raise Forbidden("only the poll's owner may do this")
+    return poll
+
+
+def _check_choices(kind: str, max_choices: int | None, n_options: int) -> int:
+    if kind == "single":
+        if max_choices not in (None, 1):
+            raise _invalid("max_choices", "a single-choice poll allows exactly 1 choice")
+        return 1
+    if max_choices is None:
+        return n_options
+    if max_choices > n_options:
+        raise _invalid("max_choices", f"must be between 1 and {n_options}")
+    return max_choices
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(
+        "the request has invalid fields",
+        code="validation_failed",
+        status=422,
+        details=[{"field": field, "message": message}],
+    )
+
+
+def _require_registered(principal: Principal) -> None:
+    if principal.is_guest:
+        raise Forbidden("guests cannot manage polls; register an account")
+
+
+async def create_poll(
+    *, redis: Redis, arq: ArqRedis, principal: Principal, body: CreatePoll
+) -> dict[str, Any]:
+    """Create a poll (draft or open) with a fresh unique join code."""
+    _require_registered(principal)
+    kind = body.kind or "single"
+    max_choices = _check_choices(kind, body.max_choices, len(body.options))
+    now = datetime.now(UTC)
+    for _ in range(codes.MAX_ATTEMPTS):
+        try:
+            async with in_transaction():
+                poll = await Poll.create(
+                    owner_id=principal.user_id,
+                    code=codes.new_code(),
+                    question=body.question,
+                    kind=kind,
+                    max_choices=max_choices,
+                    allow_change=bool(body.allow_change),
+                    results_visibility=body.results_visibility or "live",
+                    require_account=bool(body.require_account),
+                    status=body.status,
+                    closes_at=body.closes_at,
+                    opened_at=now if body.status == "open" else None,
+                )
+                for position, label in enumerate(body.options):
+                    await PollOption.create(poll_id=poll.id, position=position, label=label)
+            break
+        except IntegrityError:
+            # A join-code collision (or a vanished owner, which the next round reports).
+            continue
+    else:
+        raise ApiError("could not allocate a join code; try again", code="unavailable", status=503)
+    options = await _options(poll)
+    if poll.status == PollStatus.OPEN:
+        await _go_live(redis, arq, poll, options)
+    return poll_json(poll, options)
+
+
+async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOption]) -> None:
+    await write_state(redis, poll, [o.id for o in options])
+    await redis.publish(keys.OUTBOX_WAKEUP, str(poll.id))
+    if poll.closes_at is not None:
+        await arq.enqueue_job(
+            CLOSE_JOB, poll.id, _job_id=f"close:{poll.id}", _defer_until=poll.closes_at
+        )
+
+
+async def list_polls(*, principal: Principal, limit: int, offset: int) -> dict[str, Any]:
+    _require_registered(principal)
+    query = Poll.filter(owner_id=principal.user_id)
+    total = await query.count()
+    polls = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
+    by_poll: dict[int, list[PollOption]] = {p.id: [] for p in polls}
+    for option in await PollOption.filter(poll_id__in=list(by_poll)):
+        by_poll[option.poll_id].append(option)  # type: ignore[attr-defined]
+    return {"items": [poll_json(p, by_poll[p.id]) for p in polls], "total": total}
+
+
+async def find_poll(*, poll_id: int | None = None, code: str | None = None) -> Poll:
+    poll = None
+    if poll_id is not None:
+        poll = await Poll.get_or_none(id=poll_id)
+    elif code is not None and (normalized := codes.normalize(code)) is not None:
+        poll = await Poll.get_or_none(code=normalized)
+    if poll is None:
+        raise NotFound("poll not found")
+    return poll
+
+
+async def current_tally(redis: Redis, poll: Poll) -> Tally | None:
+    """The live tally (rebuilding lost Redis state); None for drafts."""
+    if poll.status == PollStatus.DRAFT:
+        return None
+    tally = await read_tally(redis, poll.id)
+    if tally is None and await ensure_state(redis, poll.id) is not None:
+        tally = await read_tally(redis, poll.id)
+    return tally
+
+
+async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[str, Any]:
+    """`{"poll", "results", "my_vote"}` as this caller may see it."""
+    options = await _options(poll)
+    tally = await current_tally(redis, poll)
+    status = effective_status(poll)
+    results = None
+    if tally is not None and results_visible(poll, principal.user_id, status):
+        results = results_json(tally, status, [o.id for o in options])
+    mine = None
+    if poll.status != PollStatus.DRAFT:
+        mine = await my_ballot(redis, poll.id, principal.user_id)
+    return {"poll": poll_json(poll, options), "results": results, "my_vote": mine}
+
+
+async def patch_poll(
+    *, redis: Redis, principal: Principal, poll_id: int, body: PatchPoll
+) -> dict[str, Any]:
+    """Edit a draft; fields not sent keep their values, options are replaced whole."""
+    poll = await _owned(poll_id, principal)
+    if poll.status != PollStatus.DRAFT:
+        raise Conflict("only a draft can be edited", code="poll_not_open")
+    sent = body.model_dump(exclude_unset=True)
+    for field, value in sent.items():
+        if value is None:
+            raise _invalid(field, "may not be null")
+    options = await _options(poll)
+    n_options = len(body.options) if body.options is not None else len(options)
+    kind = body.kind or str(poll.kind)
+    # An unsent max_choices keeps a multiple poll's value (checked against the new
+    # options) and means "default" otherwise.
+    kept = poll.max_choices if kind == "multiple" and poll.kind == "multiple" else None
+    poll.max_choices = _check_choices(kind, sent.get("max_choices", kept), n_options)
+    async with in_transaction():
+        for field in (
+            "question",
+            "kind",
+            "allow_change",
+            "results_visibility",
+            "require_account",
+            "closes_at",
+        ):
+            if field in sent:
+                setattr(poll, field, sent[field])
+        await poll.save()
+        if body.options is not None:
+            await PollOption.filter(poll_id=poll.id).delete()
+            for position, label in enumerate(body.options):
+                await PollOption.create(poll_id=poll.id, position=position, label=label)
+    return poll_json(poll, await _options(poll))
+
+
+async def open_poll(
+    *, redis: Redis, arq: ArqRedis, principal: Principal, poll_id: int
+) -> dict[str, Any]:
+    poll = await _owned(poll_id, principal)
+    if poll.status != PollStatus.DRAFT:
+        raise Conflict("only a draft can be opened", code="poll_not_open")
+    if poll.closes_at is not None and poll.closes_at <= datetime.now(UTC):
+        raise _invalid("closes_at", "is in the past; patch it before opening")
+    updated = await Poll.filter(id=poll.id, status=PollStatus.DRAFT).update(
+        status=PollStatus.OPEN, opened_at=datetime.now(UTC)
+    )
+    if not updated:
+        raise Conflict("only a draft can be opened", code="poll_not_open")
+    poll = await Poll.get(id=poll.id)
+    options = await _options(poll)
+    await _go_live(redis, arq, poll, options)
+    body = poll_json(poll, options)
+    await publish_poll_update(redis, poll, options, tally=None)
+    return body
+
+
+async def close_poll(*, redis: Redis, poll_id: int, principal: Principal | None) -> dict[str, Any]:
+    """Close now (or return the final results of a closed poll). `principal=None` is the
+    system closing a poll whose `closes_at` has come."""
+    poll = await _owned(poll_id, principal) if principal else await find_poll(poll_id=poll_id)
+    if poll.status == PollStatus.DRAFT:
+        raise Conflict("a draft is not open; open it or delete it", code="poll_not_open")
+    closed = await close_state(redis, poll.id)
+    if closed == "no_state":
+        await ensure_state(redis, poll.id)
+        closed = await close_state(redis, poll.id)
+    if not isinstance(closed, ClosedTally):
+        raise Conflict("the poll is not open", code=str(closed))
+    closed_at = datetime.fromtimestamp(closed.closed_at_ms / 1000, UTC)
+    changed = await Poll.filter(id=poll.id, status=PollStatus.OPEN).update(
+        status=PollStatus.CLOSED, closed_at=closed_at
+    )
+    poll = await Poll.get(id=poll.id)
+    options = await _options(poll)
+    results = results_json(closed.tally, "closed", [o.id for o in options])
+    if changed:
+        await publish_poll_update(redis, poll, options, tally=closed.tally)
+    return {"poll": poll_json(poll, options), "results": results}
+
+
+async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> None:
+    poll = await _owned(poll_id, principal)
+    # Redis first: votes stop being accepted before the rows disappear.
+    await drop_state(redis, poll.id)
+    await poll.delete()
+    await redis.publish(
+        keys.channel(poll.id), orjson.dumps({"type": "POLL_DELETED", "poll_id": poll.id})
+    )
+
+
+async def poll_results(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
+    poll = await find_poll(poll_id=poll_id)
+    status = effective_status(poll)
+    if not results_visible(poll, principal.user_id, status):
+        raise Forbidden("results are not visible to you yet", code="results_hidden")
+    if poll.status == PollStatus.DRAFT:
+        raise Conflict("a draft has no results", code="poll_not_open")
+    tally = await current_tally(redis, poll)
+    assert tally is not None
+    return results_json(tally, status, [o.id for o in await _options(poll)])
+
+
+async def publish_poll_update(
+    redis: Redis, poll: Poll, options: list[PollOption], *, tally: Tally | None
+) -> None:
+    """Tell every process hosting the room; each masks results per member."""
+    message: dict[str, Any] = {"type": "POLL_UPDATED", "poll": poll_json(poll, options)}
+    if tally is not None:
+        message["results"] = results_json(tally, effective_status(poll), [o.id for o in options])
+    await redis.publish(keys.channel(poll.id), orjson.dumps(message))

@@ -1,0 +1,174 @@
+"""A poll's live state in Redis: written at open, rebuilt from the database when lost.
+
+Redis is the authority for "is this poll open at this instant" and for the live
+tally; the database is the durable record. The vote script treats a missing `meta`
+hash as "state not here" and the caller runs `ensure_state`, which rebuilds meta,
+voters, counts and seq from the database. `meta` is written last, so the vote
+script never sees half a rebuild; a lock keeps concurrent processes from rebuilding
+the same poll twice. Rebuilding is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from app import keys
+from app.polls.schemas import Tally
+from app.scripts import CLOSE
+from models import Ballot, Poll, PollOption, PollStatus
+
+# After a rebuild seq jumps past anything Redis may have acked before it lost its
+# data (at most ~1 s of votes with AOF everysec), so seq never goes backwards for
+# a client that saw those acks.
+SEQ_REBUILD_MARGIN = 1_000_000
+REBUILD_LOCK_MS = 30_000
+CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTally:
+    closed_at_ms: int
+    tally: Tally
+
+
+def _ms(poll_time: object) -> int:
+    from datetime import datetime
+
+    return int(poll_time.timestamp() * 1000) if isinstance(poll_time, datetime) else 0
+
+
+def meta_fields(poll: Poll, option_ids: list[int]) -> dict[str, str | int]:
+    return {
+        "status": str(poll.status),
+        "kind": str(poll.kind),
+        "max_choices": poll.max_choices,
+        "allow_change": int(poll.allow_change),
+        "require_account": int(poll.require_account),
+        "visibility": str(poll.results_visibility),
+        "owner_id": poll.owner_id,  # type: ignore[attr-defined]
+        "closes_at_ms": _ms(poll.closes_at),
+        "closed_at_ms": _ms(poll.closed_at) if poll.status == PollStatus.CLOSED else 0,
+        "options": "," + ",".join(str(i) for i in option_ids) + ",",
+        "code": poll.code,
+    }
+
+
+async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
+    """Replace the poll's Redis state with what the database holds for it."""
+    poll_id = poll.id
+    rows = await Ballot.filter(poll_id=poll_id).values_list("user_id", "option_ids", "seq")
+    counts: Counter[int] = Counter({oid: 0 for oid in option_ids})
+    max_seq = 0
+    for _, ballot, seq in rows:
+        for oid in str(ballot).split(","):
+            counts[int(oid)] += 1
+        max_seq = max(max_seq, int(seq))
+    seq = max_seq + SEQ_REBUILD_MARGIN if rows else 0
+
+    pipe = redis.pipeline(transaction=False)
+    pipe.delete(keys.meta(poll_id), keys.voters(poll_id), keys.counts(poll_id))
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
+        pipe.hset(keys.voters(poll_id), mapping={str(u): str(b) for u, b, _ in chunk})
+    pipe.hset(keys.counts(poll_id), mapping={str(k): v for k, v in counts.items()})
+    # SET ... GT is Redis 7; a max via Lua-free read-compare is enough under the lock.
+    pipe.get(keys.seq(poll_id))
+    results = await pipe.execute()
+    current_seq = int(results[-1] or 0)
+    await redis.set(keys.seq(poll_id), max(seq, current_seq))
+    await ensure_outbox_group(redis, poll_id)
+    if poll.status != PollStatus.DRAFT and poll.finalized_at is None:
+        await redis.sadd(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+    # Last: from here on the vote script sees a complete state.
+    await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids))  # type: ignore[misc]
+
+
+async def ensure_outbox_group(redis: Redis, poll_id: int) -> None:
+    try:
+        await redis.xgroup_create(keys.outbox(poll_id), keys.OUTBOX_GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def option_ids_of(poll_id: int) -> list[int]:
+    ids = await PollOption.filter(poll_id=poll_id).order_by("position").values_list("id", flat=True)
+    return [int(i) for i in ids]  # type: ignore[call-overload]
+
+
+async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
+    """Make sure the poll's Redis state exists; return the poll, or None if it does not.
+
+    Safe to call from any number of processes at once: one rebuilds under a lock,
+    the others wait for `meta` to appear.
+    """
+    if await redis.exists(keys.meta(poll_id)):
+        return await Poll.get_or_none(id=poll_id)
+    lock = f"{keys.poll_tag(poll_id)}:rebuild"
+    for _ in range(REBUILD_LOCK_MS // 50):
+        if await redis.set(lock, "1", nx=True, px=REBUILD_LOCK_MS):
+            try:
+                poll = await Poll.get_or_none(id=poll_id)
+                if poll is None:
+                    return None
+                if not await redis.exists(keys.meta(poll_id)):
+                    await write_state(redis, poll, await option_ids_of(poll_id))
+                return poll
+            finally:
+                await redis.delete(lock)
+        if await redis.exists(keys.meta(poll_id)):
+            return await Poll.get_or_none(id=poll_id)
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"rebuilding the state of poll {poll_id} took too long")
+
+
+async def read_tally(redis: Redis, poll_id: int) -> Tally | None:
+    """A consistent snapshot (MULTI/EXEC) of seq, voters and counts; None without state."""
+    pipe = redis.pipeline(transaction=True)
+    pipe.exists(keys.meta(poll_id))
+    pipe.get(keys.seq(poll_id))
+    pipe.hlen(keys.voters(poll_id))
+    pipe.hgetall(keys.counts(poll_id))
+    exists, seq, total, counts = await pipe.execute()
+    if not exists:
+        return None
+    return Tally(
+        poll_id=poll_id,
+        seq=int(seq or 0),
+        total=int(total),
+        counts={int(k): int(v) for k, v in counts.items()},
+    )
+
+
+async def my_ballot(redis: Redis, poll_id: int, user_id: int) -> list[int] | None:
+    ballot = await redis.hget(keys.voters(poll_id), str(user_id))  # type: ignore[misc]
+    return [int(x) for x in ballot.split(",")] if ballot else None
+
+
+async def close_state(redis: Redis, poll_id: int) -> ClosedTally | str:
+    """Run the close script; the tally it returns is final. A string is an error code."""
+    out = await CLOSE.run(redis, keys.poll_state_keys(poll_id)[:4], [])
+    if out[0] == "err":
+        return str(out[1])
+    flat = out[3:]
+    counts = {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+    tally = Tally(poll_id=poll_id, seq=int(out[1]), total=int(out[2]), counts=counts)
+    return ClosedTally(closed_at_ms=int(out[0]), tally=tally)
+
+
+async def drop_state(redis: Redis, poll_id: int) -> None:
+    await redis.delete(
+        keys.meta(poll_id),
+        keys.voters(poll_id),
+        keys.counts(poll_id),
+        keys.seq(poll_id),
+        keys.outbox(poll_id),
+        keys.presence(poll_id),
+        keys.presence_users(poll_id),
+    )
+    await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]

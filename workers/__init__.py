@@ -1,0 +1,1 @@
+"""arq workers: timed closes, write-behind of the vote outbox, reconciliation."""
