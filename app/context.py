@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from app.config import Settings
     from app.redis import RedisHandle
     from app.votes import VoteEngine
+    from app.ws.hub import Hub
+    from app.ws.messages import MessageHandler
 
 
 class AppContext:
@@ -24,6 +26,8 @@ class AppContext:
     redis: RedisHandle
     arq: ArqRedis
     votes: VoteEngine
+    hub: Hub
+    ws_messages: MessageHandler
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"app.ctx has no {name!r}: is the listener that sets it registered?")

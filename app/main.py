@@ -15,6 +15,7 @@ from pathlib import Path
 from arq.connections import ArqRedis
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
+from sanic_ext import openapi
 
 from app import metrics
 from app.auth import authenticate
@@ -26,6 +27,9 @@ from app.http import auth, ops, polls
 from app.redis import open_redis
 from app.tokens import Principal
 from app.votes import VoteEngine
+from app.ws import routes as ws_routes
+from app.ws.hub import Hub
+from app.ws.messages import MessageHandler
 
 log = logging.getLogger("livepolls")
 
@@ -56,6 +60,9 @@ def create_app(settings: Settings | object = None) -> App:
     app.blueprint(ops.bp)
     app.blueprint(auth.bp)
     app.blueprint(polls.bp)
+    app.blueprint(ws_routes.bp)
+    # The WebSocket protocol is documented in PROTOCOL.md, not in the REST spec.
+    openapi.exclude(bp=ws_routes.bp)
     return app
 
 
@@ -89,6 +96,14 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
         # not-ready rather than crashing when Redis is down.
         app.ctx.arq = ArqRedis.from_url(app.ctx.redis.url)
         app.ctx.votes = VoteEngine(app.ctx.redis.client)
+        app.ctx.hub = Hub(app.ctx.redis.client, settings)
+        app.ctx.ws_messages = MessageHandler(app.ctx)
+
+    async def start_hub(app: App) -> None:
+        await app.ctx.hub.start()
+
+    async def stop_hub(app: App) -> None:
+        await app.ctx.hub.stop()
 
     async def close_clients(app: App) -> None:
         await app.ctx.votes.drain()
@@ -99,6 +114,8 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
     app.register_listener(metrics_dir, "main_process_start")
     app.register_listener(metrics_cleanup, "main_process_stop")
     app.register_listener(open_clients, "before_server_start")
+    app.register_listener(start_hub, "after_server_start")
+    app.register_listener(stop_hub, "before_server_stop")
     app.register_listener(close_clients, "after_server_stop")
 
 

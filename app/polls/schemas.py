@@ -87,6 +87,15 @@ def effective_status(poll: Poll, now: datetime | None = None) -> str:
     return str(poll.status)
 
 
+def counts_visible(*, owner_id: int, visibility: str, status: str, user_id: int | None) -> bool:
+    """The one rule for who sees counts: the owner always; others per visibility."""
+    if user_id is not None and user_id == owner_id:
+        return True
+    if visibility == "live":
+        return True
+    return visibility == "after_close" and status == "closed"
+
+
 def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
     return {
         "id": poll.id,

@@ -24,6 +24,7 @@ from app.polls.schemas import (
     CreatePoll,
     PatchPoll,
     Tally,
+    counts_visible,
     effective_status,
     poll_json,
     results_json,
@@ -45,14 +46,12 @@ CLOSE_JOB = "close_poll_at"
 
 
 def results_visible(poll: Poll, user_id: int | None, status: str | None = None) -> bool:
-    """The one rule for who sees counts: the owner always; others per visibility."""
-    if user_id is not None and user_id == poll.owner_id:  # type: ignore[attr-defined]
-        return True
-    if poll.results_visibility == "live":
-        return True
-    if poll.results_visibility == "after_close":
-        return (status or effective_status(poll)) == "closed"
-    return False
+    return counts_visible(
+        owner_id=poll.owner_id,  # type: ignore[attr-defined]
+        visibility=str(poll.results_visibility),
+        status=status or effective_status(poll),
+        user_id=user_id,
+    )
 
 
 def parse_poll_id(raw: str) -> int:
@@ -167,6 +166,10 @@ async def find_poll(*, poll_id: int | None = None, code: str | None = None) -> P
     if poll is None:
         raise NotFound("poll not found")
     return poll
+
+
+async def poll_payload(poll: Poll) -> dict[str, Any]:
+    return poll_json(poll, await _options(poll))
 
 
 async def current_tally(redis: Redis, poll: Poll) -> Tally | None:

@@ -1,0 +1,164 @@
+"""One client socket's write path: never blocks the sender, never grows without bound.
+
+`send` writes the frame to the transport at once when the socket keeps up. When its
+kernel + transport buffer is over `slow_socket_bytes` the frame waits instead:
+replies and notices queue in order (bounded), while RESULTS frames are "owed" per
+room and replaced by newer ones, so a slow phone skips stale tallies but always
+ends with the latest. The hub's sweeper retries behind sockets and drops one that
+stays over the limit for `slow_socket_s`. The room broadcast therefore never awaits
+a socket: `for ws in room: await ws.send(...)` is exactly what this avoids.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from websockets.protocol import State
+
+from app import metrics
+from app.config import Settings
+from app.tokens import Principal
+
+MAX_BACKLOG_FRAMES = 256
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOKEN = 4401
+
+
+@dataclass(slots=True)
+class Membership:
+    """A socket's view of one room: the highest seq it was shown, and whether it may
+    see counts (the owner, or per the poll's results_visibility)."""
+
+    last_seq: int
+    sees_counts: bool
+
+
+class Connection:
+    __slots__ = (
+        "_backlog",
+        "_behind_since",
+        "_bucket",
+        "_bucket_at",
+        "_owed",
+        "_settings",
+        "bad_messages",
+        "closed",
+        "principal",
+        "rooms",
+        "transport",
+        "ws",
+    )
+
+    def __init__(self, ws: WebsocketImplProtocol, principal: Principal, settings: Settings):
+        self.ws = ws
+        self.transport: Any = ws.io_proto.transport if ws.io_proto else None
+        self.principal = principal
+        self._settings = settings
+        self.rooms: dict[int, Membership] = {}
+        self._backlog: deque[bytes] = deque()
+        self._owed: dict[int, bytes] = {}
+        self._behind_since: float | None = None
+        self._bucket = float(settings.ws_messages_per_s)
+        self._bucket_at = time.monotonic()
+        self.bad_messages = 0
+        self.closed = False
+
+    # --- writing ---------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            not self.closed
+            and self.ws.ws_proto.state is State.OPEN
+            and self.transport is not None
+            and not self.transport.is_closing()
+        )
+
+    def _keeps_up(self) -> bool:
+        return bool(self.transport.get_write_buffer_size() < self._settings.slow_socket_bytes)
+
+    def send(self, frame: bytes, *, results_of: int | None = None) -> bool:
+        """Write now if the socket keeps up; else queue (replies) or owe (RESULTS).
+        Returns True when the socket is behind and the hub should sweep it."""
+        if not self.is_open:
+            return False
+        if self._behind_since is None and self._keeps_up():
+            self.transport.write(frame)
+            return False
+        if results_of is not None:
+            self._owed[results_of] = frame
+        else:
+            self._backlog.append(frame)
+            if len(self._backlog) > MAX_BACKLOG_FRAMES:
+                self.drop("too slow")
+                return False
+        if self._behind_since is None:
+            self._behind_since = time.monotonic()
+        return True
+
+    def catch_up(self, now: float) -> bool:
+        """Deliver what waited once the buffer drained; drop a socket stuck too long.
+        Returns True while still behind."""
+        if not self.is_open:
+            return False
+        if self._keeps_up():
+            while self._backlog and self._keeps_up():
+                self.transport.write(self._backlog.popleft())
+            if not self._backlog:
+                for frame in self._owed.values():
+                    self.transport.write(frame)
+                self._owed.clear()
+                self._behind_since = None
+                return False
+        if (
+            self._behind_since is not None
+            and now - self._behind_since > self._settings.slow_socket_s
+        ):
+            metrics.WS_SLOW_DROPPED.inc()
+            self.drop("too slow")
+            return False
+        return True
+
+    def forget_room(self, poll_id: int) -> None:
+        self.rooms.pop(poll_id, None)
+        self._owed.pop(poll_id, None)
+
+    # --- closing -----------------------------------------------------------------------
+
+    def drop(self, reason: str, code: int = CLOSE_POLICY) -> None:
+        """Close without waiting for the peer (it may not be reading at all)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._backlog.clear()
+        self._owed.clear()
+        self.ws.fail_connection(code, reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        """A polite close (close handshake), for live clients: 4401, 1001, 1008."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.ws.close(code, reason)
+        except Exception:
+            self.ws.fail_connection(code, reason)
+
+    # --- input ---------------------------------------------------------------------------
+
+    def take_token(self) -> bool:
+        """Token bucket: `ws_messages_per_s` sustained, the same as burst."""
+        now = time.monotonic()
+        rate = self._settings.ws_messages_per_s
+        self._bucket = min(float(rate), self._bucket + (now - self._bucket_at) * rate)
+        self._bucket_at = now
+        if self._bucket < 1:
+            return False
+        self._bucket -= 1
+        return True

@@ -1,0 +1,366 @@
+"""The per-process room hub: local sockets by room, fed by Redis pub/sub.
+
+The broker (Redis pub/sub) carries every room's messages between processes; the hub
+keeps this process's sockets and subscribes only to rooms that have local members.
+Every tally message carries `seq`; the hub keeps the latest per room and flushes it
+on a window per room — leading edge (in the same loop tick, so messages read in one
+batch go out together), then at most once per window — where the window widens to
+`broadcast_widen` times the last flush's duration for huge rooms. The frame is encoded
+once per flush (twice when some members may not see counts) and written to each
+socket without awaiting it (see connection.py). Each socket also remembers the last
+seq it was shown per room, so `seq` never goes backwards for a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from app import keys, metrics
+from app.config import Settings
+from app.polls.schemas import counts_visible
+from app.ws.connection import CLOSE_GOING_AWAY, CLOSE_TOKEN, Connection, Membership
+from app.ws.frames import message_frame, text_frame
+from app.ws.presence import Presence
+
+log = logging.getLogger("livepolls.ws.hub")
+
+SWEEP_INTERVAL_S = 0.05
+# A member that joined is shown no RESULTS until its JOINED snapshot went out.
+NOT_YET = 1 << 62
+
+
+@dataclass(slots=True)
+class Room:
+    poll_id: int
+    poll: dict[str, Any]
+    members: dict[Connection, Membership] = field(default_factory=dict)
+    seq: int = -1
+    payload: bytes = b""
+    total: int = 0
+    sent_seq: int = -1
+    viewers: int = -1
+    viewers_sent: int = -1
+    timer: asyncio.Handle | None = None
+    last_flush: float = 0.0
+    window: float = 0.05
+    subscribed: asyncio.Future[None] | None = None
+
+    def sees_counts(self, user_id: int) -> bool:
+        return counts_visible(
+            owner_id=self.poll["owner_id"],
+            visibility=self.poll["results_visibility"],
+            status=self.poll["status"],
+            user_id=user_id,
+        )
+
+
+class Hub:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._base_window = settings.broadcast_window_ms / 1000
+        self.presence = Presence(redis, settings.presence_ttl_s)
+        self.rooms: dict[int, Room] = {}
+        self.connections: set[Connection] = set()
+        self._by_jti: dict[str, set[Connection]] = {}
+        self._behind: set[Connection] = set()
+        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="hub-listen"),
+            asyncio.create_task(self._sweep(), name="hub-sweep"),
+            asyncio.create_task(self._heartbeat(), name="hub-presence"),
+        ]
+
+    async def stop(self) -> None:
+        """Tell clients to reconnect elsewhere (1001) and leave presence cleanly."""
+        await asyncio.gather(
+            *(c.close(CLOSE_GOING_AWAY, "server restarting") for c in list(self.connections)),
+            return_exceptions=True,
+        )
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.presence.leave_all()
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    # --- connections and membership ---------------------------------------------------------
+
+    def register(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        self._by_jti.setdefault(conn.principal.jti, set()).add(conn)
+        metrics.WS_CONNECTIONS.inc()
+
+    async def unregister(self, conn: Connection) -> None:
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        self._behind.discard(conn)
+        jti_conns = self._by_jti.get(conn.principal.jti)
+        if jti_conns is not None:
+            jti_conns.discard(conn)
+            if not jti_conns:
+                del self._by_jti[conn.principal.jti]
+        metrics.WS_CONNECTIONS.dec()
+        for poll_id in list(conn.rooms):
+            await self.leave(conn, poll_id)
+
+    def mark_behind(self, conn: Connection) -> None:
+        self._behind.add(conn)
+
+    def room_of(self, poll_id: int) -> Room | None:
+        return self.rooms.get(poll_id)
+
+    async def enter(self, conn: Connection, poll: dict[str, Any]) -> tuple[Room, int]:
+        """Add `conn` to the room (subscribing first, so no update falls between the
+        subscription and the caller's snapshot). Returns the room and its viewers."""
+        poll_id = int(poll["id"])
+        room = self.rooms.get(poll_id)
+        if room is None:
+            room = self.rooms[poll_id] = Room(poll_id, poll, window=self._base_window)
+            room.subscribed = asyncio.get_running_loop().create_future()
+            try:
+                await self._pubsub.subscribe(keys.channel(poll_id))
+            except Exception as exc:
+                room.subscribed.set_exception(exc)
+                room.subscribed.exception()  # retrieved: joiners get it below
+                del self.rooms[poll_id]
+                raise
+            room.subscribed.set_result(None)
+        elif room.subscribed is not None and not room.subscribed.done():
+            await asyncio.shield(room.subscribed)
+        first_local = poll_id not in conn.rooms
+        conn.rooms[poll_id] = room.members[conn] = Membership(
+            NOT_YET, room.sees_counts(conn.principal.user_id)
+        )
+        viewers = room.viewers
+        if first_local:
+            viewers = await self.presence.join(poll_id, conn.principal.user_id)
+            room.viewers = viewers
+        return room, viewers
+
+    def shown(self, conn: Connection, room: Room, seq: int) -> None:
+        """The member saw the snapshot at `seq`; send what moved since, if anything."""
+        membership = room.members.get(conn)
+        if membership is None:
+            return
+        membership.last_seq = seq
+        if room.seq > seq:
+            membership.last_seq = room.seq
+            frame = self._results_frame(room, membership.sees_counts)
+            if conn.send(frame, results_of=room.poll_id):
+                self._behind.add(conn)
+
+    async def leave(self, conn: Connection, poll_id: int) -> bool:
+        room = self.rooms.get(poll_id)
+        if poll_id not in conn.rooms:
+            return False
+        conn.forget_room(poll_id)
+        if room is None:
+            return True
+        room.members.pop(conn, None)
+        await self.presence.leave(poll_id, conn.principal.user_id)
+        if not room.members:
+            await self._drop_room(room)
+        return True
+
+    async def _drop_room(self, room: Room) -> None:
+        if self.rooms.get(room.poll_id) is not room:
+            return
+        del self.rooms[room.poll_id]
+        if room.timer is not None:
+            room.timer.cancel()
+        with contextlib.suppress(Exception):
+            await self._pubsub.unsubscribe(keys.channel(room.poll_id))
+
+    # --- incoming pub/sub --------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        # Subscribing here, not in start(), lets the process start (and report
+        # not-ready) while Redis is down, and resubscribe when it comes back.
+        while True:
+            try:
+                await self._pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
+                async for message in self._pubsub.listen():
+                    if message["type"] == "message":
+                        self._dispatch(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pub/sub connection lost; resubscribing")
+                await asyncio.sleep(0.5)
+                await self._resync()
+
+    async def _resync(self) -> None:
+        """After a pub/sub reconnect, messages may have been missed: re-read tallies."""
+        from app.polls.state import read_tally
+
+        for room in list(self.rooms.values()):
+            with contextlib.suppress(Exception):
+                tally = await read_tally(self._redis, room.poll_id)
+                if tally is not None and tally.seq > room.seq:
+                    payload = orjson.dumps(
+                        {
+                            "type": "RESULTS",
+                            "poll_id": room.poll_id,
+                            "seq": tally.seq,
+                            "total": tally.total,
+                            "counts": {str(k): v for k, v in tally.counts.items()},
+                        }
+                    )
+                    self._on_results(room, tally.seq, tally.total, payload)
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        if channel == keys.REVOCATIONS_CHANNEL:
+            self._on_revoked(orjson.loads(data))
+            return
+        message = orjson.loads(data)
+        room = self.rooms.get(int(message.get("poll_id") or message.get("poll", {}).get("id", 0)))
+        if room is None:
+            return
+        kind = message["type"]
+        if kind == "RESULTS":
+            self._on_results(room, int(message["seq"]), int(message["total"]), data.encode())
+        elif kind == "PRESENCE":
+            room.viewers = int(message["viewers"])
+            self._schedule(room)
+        elif kind == "POLL_UPDATED":
+            self._on_poll_updated(room, message)
+        elif kind == "POLL_DELETED":
+            asyncio.get_running_loop().create_task(self._on_deleted(room))
+
+    def _on_results(self, room: Room, seq: int, total: int, payload: bytes) -> None:
+        if seq <= room.seq:
+            return
+        room.seq, room.total, room.payload = seq, total, payload
+        self._schedule(room)
+
+    def _on_poll_updated(self, room: Room, message: dict[str, Any]) -> None:
+        room.poll = message["poll"]
+        results = message.get("results")
+        if results is not None and int(results["seq"]) > room.seq:
+            payload = orjson.dumps(
+                {
+                    "type": "RESULTS",
+                    "poll_id": room.poll_id,
+                    "seq": results["seq"],
+                    "total": results["total"],
+                    "counts": results["counts"],
+                }
+            )
+            room.seq, room.total, room.payload = int(results["seq"]), int(results["total"]), payload
+        full = message_frame({"type": "POLL_UPDATED", "poll": room.poll, "results": results})
+        hidden = message_frame({"type": "POLL_UPDATED", "poll": room.poll, "results": None})
+        for conn, membership in room.members.items():
+            membership.sees_counts = room.sees_counts(conn.principal.user_id)
+            frame = full if membership.sees_counts and results is not None else hidden
+            if results is not None and membership.last_seq != NOT_YET:
+                membership.last_seq = max(membership.last_seq, int(results["seq"]))
+            if conn.send(frame):
+                self._behind.add(conn)
+
+    async def _on_deleted(self, room: Room) -> None:
+        frame = message_frame({"type": "LEFT", "ref": None, "poll_id": room.poll_id})
+        for conn in list(room.members):
+            conn.forget_room(room.poll_id)
+            if conn.send(frame):
+                self._behind.add(conn)
+        room.members.clear()
+        await self._drop_room(room)
+
+    def _on_revoked(self, message: dict[str, Any]) -> None:
+        for conn in list(self._by_jti.get(str(message.get("jti")), ())):
+            asyncio.get_running_loop().create_task(conn.close(CLOSE_TOKEN, "token revoked"))
+
+    # --- coalesced flush ---------------------------------------------------------------
+
+    def _schedule(self, room: Room) -> None:
+        if room.timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = room.last_flush + room.window - loop.time()
+        if delay <= 0:
+            room.timer = loop.call_soon(self._flush, room)
+        else:
+            room.timer = loop.call_later(delay, self._flush, room)
+
+    def _results_frame(self, room: Room, sees_counts: bool) -> bytes:
+        if sees_counts:
+            return text_frame(room.payload)
+        return message_frame(
+            {
+                "type": "RESULTS",
+                "poll_id": room.poll_id,
+                "seq": room.seq,
+                "total": room.total,
+                "counts": None,
+            }
+        )
+
+    def _flush(self, room: Room) -> None:
+        room.timer = None
+        started = time.perf_counter()
+        room.last_flush = asyncio.get_running_loop().time()
+        behind = self._behind
+        if room.seq > room.sent_seq:
+            seq, poll_id = room.seq, room.poll_id
+            full = text_frame(room.payload)
+            hidden: bytes | None = None
+            for conn, membership in room.members.items():
+                if membership.last_seq >= seq:
+                    continue
+                membership.last_seq = seq
+                if membership.sees_counts:
+                    frame = full
+                else:
+                    if hidden is None:
+                        hidden = self._results_frame(room, False)
+                    frame = hidden
+                if conn.send(frame, results_of=poll_id):
+                    behind.add(conn)
+            room.sent_seq = seq
+            metrics.WS_FRAMES_SENT.labels("RESULTS").inc(len(room.members))
+        if room.viewers != room.viewers_sent and room.viewers >= 0:
+            room.viewers_sent = room.viewers
+            frame = message_frame(
+                {"type": "PRESENCE", "poll_id": room.poll_id, "viewers": room.viewers}
+            )
+            for conn in room.members:
+                if conn.send(frame):
+                    behind.add(conn)
+        elapsed = time.perf_counter() - started
+        metrics.BROADCAST_FLUSH.observe(elapsed)
+        room.window = max(self._base_window, elapsed * self._settings.broadcast_widen)
+
+    # --- background ----------------------------------------------------------------------
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            if self._behind:
+                now = time.monotonic()
+                self._behind = {c for c in self._behind if c.catch_up(now)}
+
+    async def _heartbeat(self) -> None:
+        interval = max(1.0, self._settings.presence_ttl_s / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.presence.heartbeat()
+            except Exception:
+                log.exception("presence heartbeat failed")

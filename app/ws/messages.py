@@ -1,0 +1,168 @@
+"""Client → server messages of PROTOCOL.md: parse, check, dispatch, reply.
+
+A bad message gets an `ERROR` and the socket stays open; after
+`ws_max_bad_messages` of them the socket is closed with 1008. Service errors carry
+the same `code` as on HTTP (app/errors.py); request-shape problems are
+`bad_message`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from app.context import AppContext
+from app.errors import ApiError
+from app.polls import service
+from app.polls.schemas import results_json
+from app.polls.state import my_ballot, read_tally
+from app.ws.connection import CLOSE_POLICY, Connection
+from app.ws.frames import message_frame
+
+log = logging.getLogger("livepolls.ws")
+
+MAX_REF = 64
+MAX_ID = 2**31 - 1
+
+
+class BadMessage(ApiError):
+    code = "bad_message"
+
+
+def _ref(message: dict[str, Any]) -> str | None:
+    ref = message.get("ref")
+    if ref is None:
+        return None
+    if not isinstance(ref, str) or len(ref) > MAX_REF:
+        raise BadMessage(f"ref must be a string of at most {MAX_REF} characters")
+    return ref
+
+
+def _poll_id(message: dict[str, Any], *, required: bool = True) -> int | None:
+    value = message.get("poll_id")
+    if value is None and not required:
+        return None
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        raise BadMessage("poll_id must be a positive integer")
+    return value
+
+
+class MessageHandler:
+    """Routes one connection's messages; one instance per process."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, conn: Connection, raw: str | bytes) -> None:
+        ref: str | None = None
+        try:
+            if not conn.take_token():
+                raise ApiError("slow down: too many messages", code="rate_limited")
+            try:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise BadMessage("messages are JSON objects") from None
+            if not isinstance(message, dict):
+                raise BadMessage("messages are JSON objects")
+            ref = _ref(message)
+            kind = message.get("type")
+            if kind == "VOTE":
+                await self.vote(conn, message, ref)
+            elif kind == "JOIN_POLL":
+                await self.join(conn, message, ref)
+            elif kind == "LEAVE_POLL":
+                await self.leave(conn, message, ref)
+            elif kind == "PING":
+                conn.send(message_frame({"type": "PONG", "ref": ref}))
+            elif isinstance(kind, str):
+                raise ApiError(f"unknown message type {kind[:40]!r}", code="unknown_type")
+            else:
+                raise BadMessage("type must be a string")
+        except ApiError as exc:
+            code = "bad_message" if exc.code == "validation_failed" else exc.code
+            self.error(conn, ref, code, exc.message)
+            if code in ("bad_message", "unknown_type"):
+                conn.bad_messages += 1
+                if conn.bad_messages >= self.ctx.settings.ws_max_bad_messages:
+                    await conn.close(CLOSE_POLICY, "too many bad messages")
+        except Exception:
+            log.exception("error handling a WebSocket message")
+            self.error(conn, ref, "internal_error", "internal error")
+
+    def error(self, conn: Connection, ref: str | None, code: str, message: str) -> None:
+        if conn.send(
+            message_frame({"type": "ERROR", "ref": ref, "code": code, "message": message})
+        ):
+            self.ctx.hub.mark_behind(conn)
+
+    def reply(self, conn: Connection, message: dict[str, Any]) -> None:
+        if conn.send(message_frame(message)):
+            self.ctx.hub.mark_behind(conn)
+
+    async def vote(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
+        poll_id = _poll_id(message)
+        assert poll_id is not None
+        result = await self.ctx.votes.cast(
+            principal=conn.principal, poll_id=poll_id, option_ids=message.get("option_ids")
+        )
+        self.reply(
+            conn,
+            {
+                "type": "VOTE_ACK",
+                "ref": ref,
+                "poll_id": poll_id,
+                "status": result.status,
+                "seq": result.seq,
+            },
+        )
+
+    async def join(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
+        poll_id = _poll_id(message, required=False)
+        code = message.get("code")
+        hub, redis = self.ctx.hub, self.ctx.redis.client
+        if poll_id is None and (not isinstance(code, str) or len(code) > 16):
+            raise BadMessage("JOIN_POLL needs poll_id (integer) or code (string)")
+        room = hub.room_of(poll_id) if poll_id is not None else None
+        if room is not None:
+            poll_payload = room.poll
+        else:
+            poll = await service.find_poll(poll_id=poll_id, code=None if poll_id else code)
+            poll_payload = await service.poll_payload(poll)
+        room, viewers = await hub.enter(conn, poll_payload)
+        poll_id = room.poll_id
+        status = room.poll["status"]
+        user_id = conn.principal.user_id
+        results = None
+        mine = None
+        seq = -1
+        if status != "draft":
+            tally = await read_tally(redis, poll_id)
+            if tally is None:
+                tally = await service.current_tally(redis, await service.find_poll(poll_id=poll_id))
+            if tally is not None:
+                seq = tally.seq
+                if room.sees_counts(user_id):
+                    option_ids = [o["id"] for o in room.poll["options"]]
+                    results = results_json(tally, status, option_ids)
+            mine = await my_ballot(redis, poll_id, user_id)
+        self.reply(
+            conn,
+            {
+                "type": "JOINED",
+                "ref": ref,
+                "poll": room.poll,
+                "results": results,
+                "my_vote": mine,
+                "viewers": viewers,
+            },
+        )
+        hub.shown(conn, room, seq)
+
+    async def leave(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
+        poll_id = _poll_id(message)
+        assert poll_id is not None
+        if not await self.ctx.hub.leave(conn, poll_id):
+            raise ApiError("you are not in that room", code="not_found")
+        self.reply(conn, {"type": "LEFT", "ref": ref, "poll_id": poll_id})

@@ -1,0 +1,52 @@
+"""`GET /ws`: the handshake gate and the per-socket loop.
+
+The gate runs as blueprint request middleware, i.e. before Sanic upgrades the
+connection: an Origin outside the allow-list is a plain HTTP 403 and a missing,
+bad or revoked token a plain HTTP 401, so a refused client never gets a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sanic import Blueprint, Request
+from sanic.server.websockets.impl import WebsocketImplProtocol
+
+from app.auth import verify_token
+from app.errors import Forbidden
+from app.tokens import bearer_token
+from app.ws.connection import CLOSE_TOKEN, Connection
+
+bp = Blueprint("ws")
+
+
+@bp.on_request
+async def gate(request: Request) -> None:
+    ctx = request.app.ctx
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in ctx.settings.allowed_origins:
+        raise Forbidden("origin not allowed")
+    token = bearer_token(request.headers.get("authorization")) or request.args.get("token")
+    request.ctx.principal = await verify_token(ctx.settings, ctx.redis.client, token)
+
+
+@bp.websocket("/ws")  # type: ignore[untyped-decorator]
+async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
+    ctx = request.app.ctx
+    conn = Connection(ws, request.ctx.principal, ctx.settings)
+    ctx.hub.register(conn)
+    loop = asyncio.get_running_loop()
+    # A token that expires while connected ends the socket with 4401, as on logout.
+    expiry = loop.call_later(
+        max(0.0, conn.principal.expires_at - time.time()),
+        lambda: loop.create_task(conn.close(CLOSE_TOKEN, "token expired")),
+    )
+    try:
+        async for raw in ws:
+            await ctx.ws_messages.handle(conn, raw)
+            if conn.closed:
+                break
+    finally:
+        expiry.cancel()
+        await ctx.hub.unregister(conn)

@@ -1,0 +1,216 @@
+"""WebSocket protocol over real sockets against an in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.conftest import LiveServer, Person
+from tests.test_polls import create
+from tests.wsclient import WsClient
+
+
+async def test_handshake_refuses_bad_tokens_before_upgrade(live_server: LiveServer) -> None:
+    for token in (None, "garbage", "a.b.c"):
+        with pytest.raises(InvalidStatus) as info:
+            await WsClient.open(live_server.ws_url, token)
+        assert info.value.response.status_code == 401
+
+
+async def test_handshake_checks_origin(live_server: LiveServer, make_person: Any) -> None:
+    person = await make_person()
+    for origin in ("https://evil.example", "null"):
+        with pytest.raises(InvalidStatus) as info:
+            await WsClient.open(live_server.ws_url, person.token, origin=origin)
+        assert info.value.response.status_code == 403
+    ok = await WsClient.open(live_server.ws_url, person.token, origin="http://localhost:8000")
+    assert (await ok.request(type="PING"))["type"] == "PONG"
+    await ok.close()
+
+
+async def test_token_in_query_string(live_server: LiveServer, make_person: Any) -> None:
+    person = await make_person(guest=True)
+    ws = await WsClient.open(f"{live_server.ws_url}?token={person.token}")
+    assert await ws.request(type="PING", ref="p1") == {"type": "PONG", "ref": "p1"}
+    await ws.close()
+
+
+async def test_join_vote_and_watch(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner, a, b = await make_person(), await make_person(guest=True), await make_person()
+    poll = await create(client, owner)
+    wa = await WsClient.open(live_server.ws_url, a.token)
+    wb = await WsClient.open(live_server.ws_url, b.token)
+    joined = await wa.request(type="JOIN_POLL", code=poll["code"].lower())
+    assert joined["type"] == "JOINED"
+    assert joined["poll"]["id"] == poll["id"]
+    assert joined["results"]["total"] == 0 and joined["my_vote"] is None
+    assert joined["viewers"] == 1
+    joined_b = await wb.request(type="JOIN_POLL", poll_id=poll["id"])
+    assert joined_b["viewers"] == 2
+    presence = await wa.recv_until(lambda m: m["type"] == "PRESENCE")
+    assert presence == {"type": "PRESENCE", "poll_id": poll["id"], "viewers": 2}
+
+    option = poll["options"][1]["id"]
+    ack = await wb.request(type="VOTE", poll_id=poll["id"], option_ids=[option])
+    assert ack == {
+        "type": "VOTE_ACK",
+        "ref": ack["ref"],
+        "poll_id": poll["id"],
+        "status": "accepted",
+        "seq": 1,
+    }
+    for ws in (wa, wb):
+        results = await ws.recv_until(lambda m: m["type"] == "RESULTS")
+        assert results["seq"] == 1 and results["total"] == 1
+        assert results["counts"][str(option)] == 1
+    again = await wb.request(type="JOIN_POLL", poll_id=poll["id"])
+    assert again["my_vote"] == [option] and again["results"]["seq"] == 1
+
+    left = await wa.request(type="LEAVE_POLL", poll_id=poll["id"])
+    assert left["type"] == "LEFT" and left["poll_id"] == poll["id"]
+    err = await wa.request(type="LEAVE_POLL", poll_id=poll["id"])
+    assert err["type"] == "ERROR" and err["code"] == "not_found"
+    await wa.close()
+    await wb.close()
+
+
+async def test_vote_errors_over_the_socket(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner, guest = await make_person(), await make_person(guest=True)
+    poll = await create(client, owner, require_account=True)
+    ws = await WsClient.open(live_server.ws_url, guest.token)
+    opt = poll["options"][0]["id"]
+    cases = [
+        ({"poll_id": poll["id"], "option_ids": [opt]}, "account_required"),
+        ({"poll_id": 10**8, "option_ids": [opt]}, "not_found"),
+        ({"poll_id": poll["id"], "option_ids": []}, "bad_message"),
+        ({"poll_id": "1", "option_ids": [opt]}, "bad_message"),
+        ({"poll_id": poll["id"], "option_ids": ["x"]}, "bad_message"),
+    ]
+    for fields, code in cases:
+        reply = await ws.request(type="VOTE", **fields)
+        assert (reply["type"], reply["code"]) == ("ERROR", code), fields
+    await ws.close()
+
+
+async def test_bad_frames_keep_the_connection(live_server: LiveServer, make_person: Any) -> None:
+    ws = await WsClient.open(live_server.ws_url, (await make_person()).token)
+    await ws.conn.send("not json")
+    assert (await ws.recv())["code"] == "bad_message"
+    await ws.conn.send("[1, 2]")
+    assert (await ws.recv())["code"] == "bad_message"
+    reply = await ws.request(type="HELLO")
+    assert (reply["type"], reply["code"]) == ("ERROR", "unknown_type")
+    reply = await ws.request(type="JOIN_POLL", poll_id=True)
+    assert reply["code"] == "bad_message"
+    reply = await ws.request(type="JOIN_POLL", poll_id=999999)
+    assert reply["code"] == "not_found"
+    await ws.send(type="PING", ref="x" * 65)
+    assert (await ws.recv())["code"] == "bad_message"
+    assert (await ws.request(type="PING"))["type"] == "PONG"
+    await ws.close()
+
+
+async def test_oversized_frame_closes_1009(live_server: LiveServer, make_person: Any) -> None:
+    person = await make_person()
+    ws = await WsClient.open(live_server.ws_url, person.token)
+    await ws.conn.send(json.dumps({"type": "PING", "pad": "x" * 100 * 1024}))
+    with pytest.raises(ConnectionClosed) as info:
+        await ws.recv()
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1009
+    other = await WsClient.open(live_server.ws_url, person.token)
+    assert (await other.request(type="PING"))["type"] == "PONG"
+    await other.close()
+
+
+async def test_too_many_bad_messages_close_1008(live_server: LiveServer, make_person: Any) -> None:
+    ws = await WsClient.open(live_server.ws_url, (await make_person()).token)
+    for _ in range(25):
+        await ws.conn.send("nope")
+    errors = 0
+    closed: ConnectionClosed | None = None
+    while closed is None:
+        try:
+            errors += (await ws.recv())["type"] == "ERROR"
+        except ConnectionClosed as exc:
+            closed = exc
+    assert closed.rcvd is not None and closed.rcvd.code == 1008
+    assert errors == 20
+
+
+async def test_message_rate_limit(live_server: LiveServer, make_person: Any) -> None:
+    ws = await WsClient.open(live_server.ws_url, (await make_person()).token)
+    for i in range(80):
+        await ws.send(type="PING", ref=str(i))
+    replies = [await ws.recv() for _ in range(80)]
+    limited = [r for r in replies if r["type"] == "ERROR"]
+    assert limited and all(r["code"] == "rate_limited" for r in limited)
+    assert sum(r["type"] == "PONG" for r in replies) >= 50
+    await asyncio.sleep(1.1)
+    assert (await ws.request(type="PING"))["type"] == "PONG"
+    await ws.close()
+
+
+async def test_hidden_results_on_the_socket(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner, voter = await make_person(), await make_person()
+    poll = await create(client, owner, results_visibility="after_close")
+    wo = await WsClient.open(live_server.ws_url, owner.token)
+    wv = await WsClient.open(live_server.ws_url, voter.token)
+    assert (await wo.request(type="JOIN_POLL", poll_id=poll["id"]))["results"]["total"] == 0
+    assert (await wv.request(type="JOIN_POLL", poll_id=poll["id"]))["results"] is None
+    await wv.request(type="VOTE", poll_id=poll["id"], option_ids=[poll["options"][0]["id"]])
+    hidden = await wv.recv_until(lambda m: m["type"] == "RESULTS")
+    assert hidden["counts"] is None and hidden["seq"] == 1
+    shown = await wo.recv_until(lambda m: m["type"] == "RESULTS")
+    assert shown["counts"][str(poll["options"][0]["id"])] == 1
+    await client.post(f"/polls/{poll['id']}/close", headers=owner.headers)
+    update = await wv.recv_until(lambda m: m["type"] == "POLL_UPDATED")
+    assert update["poll"]["status"] == "closed"
+    assert update["results"]["counts"][str(poll["options"][0]["id"])] == 1
+    await wo.close()
+    await wv.close()
+
+
+async def test_owner_only_counts_never_reach_others(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner, voter = await make_person(), await make_person()
+    poll = await create(client, owner, results_visibility="owner_only")
+    wv = await WsClient.open(live_server.ws_url, voter.token)
+    await wv.request(type="JOIN_POLL", poll_id=poll["id"])
+    await wv.request(type="VOTE", poll_id=poll["id"], option_ids=[poll["options"][0]["id"]])
+    await client.post(f"/polls/{poll['id']}/close", headers=owner.headers)
+    await wv.recv_until(lambda m: m["type"] == "POLL_UPDATED")
+    assert all(
+        m.get("counts") is None and m.get("results") is None
+        for m in wv.seen
+        if m["type"] in ("RESULTS", "POLL_UPDATED", "JOINED")
+    )
+    await wv.close()
+
+
+async def test_open_and_delete_reach_the_room(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner: Person = await make_person()
+    draft = await create(client, owner, status="draft")
+    ws = await WsClient.open(live_server.ws_url, owner.token)
+    joined = await ws.request(type="JOIN_POLL", poll_id=draft["id"])
+    assert joined["poll"]["status"] == "draft" and joined["results"] is None
+    await client.post(f"/polls/{draft['id']}/open", headers=owner.headers)
+    update = await ws.recv_until(lambda m: m["type"] == "POLL_UPDATED")
+    assert update["poll"]["status"] == "open"
+    await client.delete(f"/polls/{draft['id']}", headers=owner.headers)
+    left = await ws.recv_until(lambda m: m["type"] == "LEFT")
+    assert left["poll_id"] == draft["id"]
+    await ws.close()
