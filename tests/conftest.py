@@ -271,10 +271,14 @@ async def live_schema(settings: Settings) -> None:
     """Create the SQLite schema before separate processes open the same file at once."""
     if settings.is_mysql:
         return
-    from app.db import close_db, open_db
+    from tortoise.context import TortoiseContext
 
-    await open_db(settings, generate_schemas=True)
-    await close_db()
+    from app.db import tortoise_config
+
+    # An isolated context: the in-process server may hold the global one.
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(settings))
+        await ctx.generate_schemas()
 
 
 def unique_name(prefix: str = "u") -> str:

@@ -96,7 +96,7 @@ class Connection:
         else:
             self._backlog.append(frame)
             if len(self._backlog) > MAX_BACKLOG_FRAMES:
-                self.drop("too slow")
+                self._drop_slow()
                 return False
         if self._behind_since is None:
             self._behind_since = time.monotonic()
@@ -120,10 +120,13 @@ class Connection:
             self._behind_since is not None
             and now - self._behind_since > self._settings.slow_socket_s
         ):
-            metrics.WS_SLOW_DROPPED.inc()
-            self.drop("too slow")
+            self._drop_slow()
             return False
         return True
+
+    def _drop_slow(self) -> None:
+        metrics.WS_SLOW_DROPPED.inc()
+        self.drop("too slow: stopped reading")
 
     def forget_room(self, poll_id: int) -> None:
         self.rooms.pop(poll_id, None)
