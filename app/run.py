@@ -57,6 +57,9 @@ def main() -> int:
         return 2
 
     env = dict(os.environ)
+    # The Procfile names `sanic`, `arq` and `aerich`: find them next to this Python.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("HOST", settings.host)
     env.setdefault("PORT", str(settings.port))
     env.setdefault("WEB_CONCURRENCY", "2")
     embedded_server = None
