@@ -6,6 +6,7 @@ services reach Redis, the room hub and settings through it rather than globals.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sanic import Sanic
@@ -28,6 +29,7 @@ class AppContext:
     votes: VoteEngine
     hub: Hub
     ws_messages: MessageHandler
+    metrics_dir: Path  # main process only
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"app.ctx has no {name!r}: is the listener that sets it registered?")

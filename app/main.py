@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
 
 from arq.connections import ArqRedis
 from sanic import Request, Sanic
@@ -83,10 +82,10 @@ def configure(app: App, settings: Settings) -> None:
 
 def setup_infrastructure(app: App, settings: Settings) -> None:
     async def metrics_dir(app: App) -> None:
-        app.shared_ctx.metrics_dir = str(metrics.prepare_multiprocess_dir())
+        app.ctx.metrics_dir = metrics.prepare_multiprocess_dir()
 
     async def metrics_cleanup(app: App) -> None:
-        metrics.remove_multiprocess_dir(Path(str(app.shared_ctx.metrics_dir)))
+        metrics.remove_multiprocess_dir(app.ctx.metrics_dir)
 
     async def open_clients(app: App) -> None:
         # SQLite (embedded default, tests) has no migrations; MySQL is migrated by aerich.
