@@ -8,6 +8,9 @@ database; the name as typed is kept in `display_name` and is what clients see.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
@@ -70,4 +73,21 @@ async def login(*, settings: Settings, redis: Redis, username: str, password: st
     if passwords.needs_rehash(settings=settings, password_hash=stored):
         user.password_hash = await passwords.hash_password(settings=settings, password=password)
         await user.save(update_fields=["password_hash"])
+    await _wait_out_revocation_second(user)
     return user
+
+
+async def _wait_out_revocation_second(user: User) -> None:
+    """Wait until a token issued now would not be born revoked.
+
+    A logout sets `tokens_valid_after` to the next whole second after the revoked
+    token's `iat` (1 s resolution); a login within that same second would get a token
+    with the same `iat`, which the durable check refuses. Waiting (< 1 s, and only
+    right after a logout) makes that login's token valid.
+    """
+    if user.tokens_valid_after is None:
+        return
+    delay = user.tokens_valid_after.timestamp() - time.time()
+    if delay > 0:
+        # The margin covers timer rounding: issue_token must see the new second.
+        await asyncio.sleep(delay + 0.01)

@@ -7,10 +7,15 @@ import re
 from typing import Any
 
 import httpx
+import jwt
 import orjson
 import pytest
-from conftest import unique_name
+import redis as redis_sync
+from conftest import LiveServer, unique_name
 
+from app.auth import revoke_token
+from app.config import Settings
+from app.tokens import issue_token
 from models import User
 
 PASSWORD = "correct horse battery"
@@ -45,6 +50,136 @@ def fields_of(r: httpx.Response) -> set[str]:
     assert r.status_code == 422, r.text
     assert error_of(r)["code"] == "validation_failed"
     return {d["field"] for d in error_of(r)["details"]}
+
+
+# --- the cycle ------------------------------------------------------------------------
+
+
+async def test_register_login_me_logout_cycle(client: httpx.AsyncClient) -> None:
+    name = unique_name()
+    user = await register(client, name)
+    assert user == {"id": user["id"], "username": name, "is_guest": False}
+
+    r = await client.post("/auth/login", json={"username": name, "password": PASSWORD})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["user"] == user
+    token = body["access_token"]
+
+    me = await client.get("/auth/me", headers=bearer(token))
+    assert me.status_code == 200
+    assert me.json() == {"user": user}
+
+    out = await client.post("/auth/logout", headers=bearer(token))
+    assert out.status_code == 204
+    assert out.content == b""
+
+    me = await client.get("/auth/me", headers=bearer(token))
+    assert me.status_code == 401
+    assert error_of(me)["code"] == "unauthorized"
+    assert me.headers["www-authenticate"] == "Bearer"
+    # Logging out again with the revoked token is refused like any other use of it.
+    again = await client.post("/auth/logout", headers=bearer(token))
+    assert again.status_code == 401
+
+
+async def test_logout_needs_a_token(client: httpx.AsyncClient) -> None:
+    r = await client.post("/auth/logout")
+    assert r.status_code == 401
+    assert error_of(r)["code"] == "unauthorized"
+
+
+async def test_guest_token_can_log_out(client: httpx.AsyncClient) -> None:
+    token = (await client.post("/auth/guest", json={})).json()["access_token"]
+    assert (await client.post("/auth/logout", headers=bearer(token))).status_code == 204
+    assert (await client.get("/auth/me", headers=bearer(token))).status_code == 401
+
+
+# --- revocation -----------------------------------------------------------------------
+
+
+async def test_revocation_survives_a_redis_flush_and_a_later_login_works(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    name = unique_name()
+    await register(client, name)
+    old = await login(client, name)
+    assert (await client.post("/auth/logout", headers=bearer(old))).status_code == 204
+    new = await login(client, name)  # most likely within the second of `old`'s iat
+
+    redis.flushdb()  # the fast path is gone; only tokens_valid_after remains
+
+    assert (await client.get("/auth/me", headers=bearer(old))).status_code == 401
+    me = await client.get("/auth/me", headers=bearer(new))
+    assert me.status_code == 200, me.text
+    assert me.json()["user"]["username"] == name
+
+
+async def test_logout_sets_the_redis_key_until_expiry_plus_leeway(
+    client: httpx.AsyncClient, redis: redis_sync.Redis, settings: Settings
+) -> None:
+    token = (await client.post("/auth/guest", json={})).json()["access_token"]
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    assert (await client.post("/auth/logout", headers=bearer(token))).status_code == 204
+    assert redis.get(f"revoked:{jti}") == "1"
+    # Until decode_token would refuse the token anyway: exp (now + ttl) plus the leeway.
+    assert (
+        settings.jwt_ttl_s
+        < redis.ttl(f"revoked:{jti}")
+        <= settings.jwt_ttl_s + settings.jwt_leeway_s
+    )
+
+
+async def test_logout_publishes_the_revocation(
+    client: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    body = (await client.post("/auth/guest", json={})).json()
+    pubsub = live_server.app.ctx.redis.client.pubsub()
+    await pubsub.subscribe("auth:revocations")
+    try:
+        subscribed = await pubsub.get_message(timeout=2)
+        assert subscribed is not None
+        assert subscribed["type"] == "subscribe"
+        r = await client.post("/auth/logout", headers=bearer(body["access_token"]))
+        assert r.status_code == 204
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+    finally:
+        await pubsub.aclose()
+    assert message is not None
+    data = orjson.loads(message["data"])
+    assert set(data) == {"jti", "user_id", "exp"}
+    assert data["user_id"] == body["user"]["id"]
+    assert data["exp"] > 0
+    assert isinstance(data["jti"], str)
+    assert data["jti"]
+
+
+async def test_revoke_token_raises_the_durable_mark_and_never_lowers_it(
+    live_server: LiveServer, settings: Settings, redis: redis_sync.Redis
+) -> None:
+    user = await User.create(username=unique_name(), is_guest=False)
+    _, older = issue_token(settings, user_id=user.id, is_guest=False)
+    newer = type(older)(
+        user_id=user.id,
+        is_guest=False,
+        jti="newer",
+        issued_at=older.issued_at + 5,
+        expires_at=older.expires_at + 5,
+    )
+    client = live_server.app.ctx.redis.client
+
+    await revoke_token(settings=settings, redis=client, principal=newer)
+    await user.refresh_from_db()
+    assert user.tokens_valid_after is not None
+    assert int(user.tokens_valid_after.timestamp()) == newer.issued_at + 1
+
+    await revoke_token(settings=settings, redis=client, principal=older)
+    await user.refresh_from_db()
+    assert user.tokens_valid_after is not None
+    assert int(user.tokens_valid_after.timestamp()) == newer.issued_at + 1
+    assert redis.exists(f"revoked:{older.jti}", "revoked:newer") == 2
 
 
 # --- registration ---------------------------------------------------------------------
@@ -209,6 +344,7 @@ async def test_openapi_documents_auth_bodies_and_replies(client: httpx.AsyncClie
         body = schemas[ref.rsplit("/", 1)[1]]
         assert set(body["properties"]) == {"username", "password"}
         assert set(post["responses"]) == statuses
+    assert set(spec["paths"]["/auth/logout"]["post"]["responses"]) == {"204", "401"}
     refs = re.findall(r'"#/components/schemas/([^"]+)"', orjson.dumps(spec).decode())
     assert refs
     assert set(refs) <= set(schemas)

@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, empty, json
 from sanic_ext import openapi
 
 from app import users
+from app.auth import revoke_token
 from app.http.bodies import json_object, parse_body, validate
 from app.http.docs import error, json_body, reply
 from app.ratelimit import client_ip
@@ -115,6 +116,18 @@ async def guest(request: Request) -> HTTPResponse:
     user = await users.create_guest(display_name=body.display_name)
     token, _ = users.token_json(request.app.ctx.settings, user)
     return json(token, status=201)
+
+
+@bp.post("/logout")
+@openapi.definition(
+    summary="Revoke the caller's token everywhere",
+    secured={"token": []},
+    response=[reply(204, None, "revoked; its WebSockets close with 4401"), BAD_TOKEN],
+)
+async def logout(request: Request, principal: Principal) -> HTTPResponse:
+    ctx = request.app.ctx
+    await revoke_token(settings=ctx.settings, redis=ctx.redis.client, principal=principal)
+    return empty()
 
 
 @bp.get("/me")
