@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+import argon2
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     login_attempts_per_ip: int = Field(60, ge=1)
     login_window_s: int = Field(60, ge=1)
 
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile,
+    # ~345 ms and 64 MiB a hash on a 2-core box). Only tests should lower them.
+    argon2_time_cost: int = Field(argon2.DEFAULT_TIME_COST, ge=1)
+    argon2_memory_kib: int = Field(argon2.DEFAULT_MEMORY_COST, ge=8)
+    argon2_parallelism: int = Field(argon2.DEFAULT_PARALLELISM, ge=1, le=64)
+
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
     ws_messages_per_s: int = Field(50, ge=1)
     ws_max_bad_messages: int = Field(20, ge=1)
@@ -86,6 +93,12 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be set to at least {MIN_PRODUCTION_SECRET_LEN} "
                     "random characters when APP_ENV=production"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_lanes(self) -> Settings:
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism:
+            raise ValueError("ARGON2_MEMORY_KIB must be at least 8 x ARGON2_PARALLELISM")
         return self
 
     @property

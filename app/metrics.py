@@ -36,6 +36,13 @@ HTTP_LATENCY = Histogram(
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+LOGINS = Counter("livepolls_logins_total", "Login attempts by outcome", ["outcome"])
+PASSWORD_HASHING = Histogram(
+    "livepolls_password_hash_seconds",
+    "Duration of one argon2 hash or verification, queueing excluded (op: hash, verify)",
+    ["op"],
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 VOTES = Counter("livepolls_votes_total", "Ballots decided by the vote script", ["status"])
 WS_CONNECTIONS = Gauge(
     "livepolls_ws_connections", "Open WebSocket connections", multiprocess_mode="livesum"

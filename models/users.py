@@ -6,9 +6,11 @@ from tortoise.models import Model
 
 class User(Model):
     id = fields.IntField(primary_key=True)
-    # NULL for guests: they have a display name, not a login, and MySQL's unique index
-    # allows any number of NULLs.
+    # The login name lower-cased, so the unique index makes names unique regardless of
+    # case. NULL for guests: they have a display name, not a login, and MySQL's unique
+    # index allows any number of NULLs.
     username = fields.CharField(max_length=32, unique=True, null=True)
+    # What clients see: a guest's chosen name, or the username as the user typed it.
     display_name = fields.CharField(max_length=40, null=True)
     password_hash = fields.CharField(max_length=255, null=True)
     is_guest = fields.BooleanField(default=False)
@@ -22,4 +24,4 @@ class User(Model):
 
     @property
     def public_name(self) -> str:
-        return self.username or self.display_name or f"Guest {self.id}"
+        return self.display_name or self.username or f"Guest {self.id}"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, empty, json
 from sanic_ext import openapi
 
 from app import users
-from app.http.bodies import json_object, validate
+from app.auth import revoke_token
+from app.http.bodies import json_object, parse_body, validate
+from app.http.docs import error, json_body, reply
+from app.ratelimit import client_ip
 from app.tokens import Principal
 from models import User
 
@@ -20,8 +25,91 @@ class GuestBody(BaseModel):
     display_name: str | None = Field(None, min_length=1, max_length=40)
 
 
+class RegisterBody(BaseModel):
+    # No whitespace stripping: a password is exactly what the user typed.
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=8, max_length=128)
+
+
+class LoginBody(BaseModel):
+    # Only bounded here: a name or password that could never have been registered is
+    # simply wrong (401), like any other.
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    is_guest: bool
+
+
+class UserReply(BaseModel):
+    user: UserOut
+
+
+class TokenReply(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    user: UserOut
+
+
+BAD_BODY = [error(400, "not a JSON object"), error(422, "invalid fields, named in details")]
+BAD_TOKEN = error(401, "missing, malformed, expired, forged or revoked token")
+
+
+@bp.post("/register")
+@openapi.definition(
+    body=json_body(RegisterBody),
+    summary="Create an account",
+    response=[
+        reply(201, UserReply, "the new account"),
+        *BAD_BODY,
+        error(409, "username_taken: the name is taken, in any letter case"),
+    ],
+)
+async def register(request: Request) -> HTTPResponse:
+    body = parse_body(request, RegisterBody)
+    user = await users.register(
+        settings=request.app.ctx.settings, username=body.username, password=body.password
+    )
+    return json({"user": users.user_json(user)}, status=201)
+
+
+@bp.post("/login")
+@openapi.definition(
+    body=json_body(LoginBody),
+    summary="A token for a registered user",
+    response=[
+        reply(200, TokenReply, "an access token"),
+        *BAD_BODY,
+        error(401, "invalid_credentials: wrong username or password"),
+        error(429, "rate_limited: too many attempts for this name or address; see Retry-After"),
+    ],
+)
+async def login(request: Request) -> HTTPResponse:
+    body = parse_body(request, LoginBody)
+    ctx = request.app.ctx
+    user = await users.login(
+        settings=ctx.settings,
+        redis=ctx.redis.client,
+        username=body.username,
+        password=body.password,
+        ip=client_ip(request, ctx.settings),
+    )
+    token, _ = users.token_json(ctx.settings, user)
+    return json(token)
+
+
 @bp.post("/guest")
-@openapi.definition(body=GuestBody, summary="A token for a new guest user", response=201)
+@openapi.definition(
+    body=json_body(GuestBody, required=False),
+    summary="A token for a new guest user",
+    response=[reply(201, TokenReply, "an access token for a new guest"), *BAD_BODY],
+)
 async def guest(request: Request) -> HTTPResponse:
     # An empty body is fine here: the display name is optional.
     body = validate(GuestBody, json_object(request) if request.body else {})
@@ -30,8 +118,24 @@ async def guest(request: Request) -> HTTPResponse:
     return json(token, status=201)
 
 
+@bp.post("/logout")
+@openapi.definition(
+    summary="Revoke the caller's token everywhere",
+    secured={"token": []},
+    response=[reply(204, None, "revoked; its WebSockets close with 4401"), BAD_TOKEN],
+)
+async def logout(request: Request, principal: Principal) -> HTTPResponse:
+    ctx = request.app.ctx
+    await revoke_token(settings=ctx.settings, redis=ctx.redis.client, principal=principal)
+    return empty()
+
+
 @bp.get("/me")
-@openapi.definition(summary="The caller's user", secured={"token": []})
+@openapi.definition(
+    summary="The caller's user",
+    secured={"token": []},
+    response=[reply(200, UserReply, "the caller"), BAD_TOKEN],
+)
 async def me(request: Request, principal: Principal) -> HTTPResponse:
     user = await User.get(id=principal.user_id)
     return json({"user": users.user_json(user)})

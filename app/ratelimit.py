@@ -1,0 +1,86 @@
+"""Fixed-window rate limits kept in Redis, so every process shares one count.
+
+`hit()` counts one event against a `Limit` and says how long the caller must wait
+(0: go ahead). The increment and the window's expiry happen in one Lua script: hits
+from any number of processes are counted exactly, and no key is ever left without
+an expiry. A fixed window can let up to twice the limit through around a window
+boundary; in exchange a hit costs one small script call, cheap enough for
+per-message limits too. Each limit is its own key, so a caller checking several
+never needs them in one Redis Cluster slot.
+
+Logins count every attempt, successful or not, per username and per client address,
+before any password is hashed. Counting only failures would need the verdict first,
+that is an argon2 verification per attempt (the cost the limit exists to cap), and
+a burst of parallel guesses would all pass the check before the first failure was
+recorded. A person logs in a few times an hour, far below the limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sanic import Request
+
+from app import keys
+from app.config import Settings
+from app.errors import RateLimited
+
+# KEYS[1] the counter, ARGV[1] the window in ms -> {hits so far, ms until the window ends}
+_HIT = """
+local hits = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {hits, ttl}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `hits` events under `key` in each window of `window_s` seconds."""
+
+    key: str
+    hits: int
+    window_s: int
+
+
+async def hit(*, redis: Redis, limit: Limit) -> int:
+    """Count one event; return 0 if it is within the limit, else seconds until the window ends."""
+    # register_script only hashes the text; the call reloads it on NOSCRIPT (Redis restarted).
+    script = redis.register_script(_HIT)
+    hits, ttl_ms = await script(keys=[limit.key], args=[limit.window_s * 1000])
+    if int(hits) <= limit.hits:
+        return 0
+    return max(1, math.ceil(int(ttl_ms) / 1000))
+
+
+async def enforce(*, redis: Redis, limits: Sequence[Limit]) -> None:
+    """Count one event against every limit; raise RateLimited if any of them is exhausted."""
+    waits = await asyncio.gather(*(hit(redis=redis, limit=limit) for limit in limits))
+    wait = max(waits, default=0)
+    if wait:
+        raise RateLimited(wait)
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The caller's address; X-Forwarded-For is believed only behind PROXIES_COUNT proxies."""
+    if settings.proxies_count > 0:
+        # Sanic takes the PROXIES_COUNT-th X-Forwarded-For entry from the right: the peer
+        # our outermost proxy saw. Without the header, the bucket is the proxy's own.
+        return request.remote_addr or request.ip
+    return request.ip
+
+
+def login_limits(settings: Settings, *, username: str, ip: str) -> list[Limit]:
+    """The limits one login attempt counts against (see the module docstring)."""
+    window = settings.login_window_s
+    return [
+        Limit(keys.login_attempts_user(username), settings.login_attempts_per_user, window),
+        Limit(keys.login_attempts_ip(ip), settings.login_attempts_per_ip, window),
+    ]

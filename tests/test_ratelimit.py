@@ -1,0 +1,153 @@
+"""Login rate limits (app/ratelimit.py): per name and per address, before any hashing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_sync
+from conftest import LiveServer, metric, unique_name
+
+from app.config import Settings
+from app.ratelimit import Limit, hit
+
+PASSWORD = "correct horse battery"
+LIMITS = {"login_attempts_per_user": 3, "login_attempts_per_ip": 6, "login_window_s": 60}
+
+
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Small limits; a test may add more overrides with indirect parametrization."""
+    return settings.model_copy(update={**LIMITS, **getattr(request, "param", {})})
+
+
+async def verifications(client: httpx.AsyncClient) -> float:
+    """How many argon2 verifications this process has run."""
+    return await metric(client, 'livepolls_password_hash_seconds_count{op="verify"}')
+
+
+async def attempt(
+    client: httpx.AsyncClient, username: str, password: str, **kw: Any
+) -> httpx.Response:
+    return await client.post("/auth/login", json={"username": username, "password": password}, **kw)
+
+
+async def registered(client: httpx.AsyncClient) -> str:
+    name = unique_name()
+    r = await client.post("/auth/register", json={"username": name, "password": PASSWORD})
+    assert r.status_code == 201
+    return name
+
+
+def assert_limited(r: httpx.Response, window_s: int = 60) -> None:
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(r.headers["retry-after"]) <= window_s
+
+
+async def test_per_user_limit_refuses_before_hashing(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    name = await registered(client)
+    before = await verifications(client)
+    for _ in range(3):
+        assert (await attempt(client, name, "wrong password")).status_code == 401
+    assert await verifications(client) == before + 3
+
+    # Limited now: the right password and a wrong one get the same 429...
+    assert_limited(await attempt(client, name, PASSWORD))
+    assert_limited(await attempt(client, name.upper(), "wrong password"))
+    # ...and neither was hashed: the limiter answered before argon2 ran.
+    assert await verifications(client) == before + 3
+    key = f"ratelimit:login:user:{name.lower()}"
+    assert redis.get(key) == "5"
+    assert 0 < redis.ttl(key) <= 60
+
+    # Another account from the same address is still fine.
+    other = await registered(client)
+    assert (await attempt(client, other, PASSWORD)).status_code == 200
+
+
+async def test_successful_logins_count_too(client: httpx.AsyncClient) -> None:
+    name = await registered(client)
+    for _ in range(3):
+        assert (await attempt(client, name, PASSWORD)).status_code == 200
+    assert_limited(await attempt(client, name, PASSWORD))
+
+
+async def test_unknown_names_are_limited_like_real_ones(client: httpx.AsyncClient) -> None:
+    name = unique_name()
+    for _ in range(3):
+        r = await attempt(client, name, PASSWORD)
+        assert r.json()["error"]["code"] == "invalid_credentials"
+    assert_limited(await attempt(client, name, PASSWORD))
+
+
+async def test_per_address_limit_spans_usernames(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    for _ in range(6):
+        assert (await attempt(client, unique_name(), PASSWORD)).status_code == 401
+    name = await registered(client)
+    before = await verifications(client)
+    assert_limited(await attempt(client, name, PASSWORD))
+    assert await verifications(client) == before
+    assert redis.get("ratelimit:login:ip:127.0.0.1") == "7"
+
+
+async def test_forwarded_for_is_ignored_without_trusted_proxies(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    # A client cannot pick a fresh bucket per attempt by inventing X-Forwarded-For.
+    for i in range(7):
+        r = await attempt(
+            client, unique_name(), PASSWORD, headers={"X-Forwarded-For": f"203.0.113.{i}"}
+        )
+    assert_limited(r)
+    assert redis.keys("ratelimit:login:ip:203.*") == []
+
+
+@pytest.mark.parametrize("settings", [{"proxies_count": 1}], indirect=True)
+async def test_behind_a_proxy_the_forwarded_address_is_the_bucket(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    for i in range(7):
+        headers = {"X-Forwarded-For": f"198.51.100.7, 203.0.113.{i}"}
+        r = await attempt(client, unique_name(), PASSWORD, headers=headers)
+        assert r.status_code == 401
+    assert redis.get("ratelimit:login:ip:203.0.113.0") == "1"
+    spoofed = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(6):
+        assert (await attempt(client, unique_name(), PASSWORD, headers=spoofed)).status_code == 401
+    assert_limited(await attempt(client, unique_name(), PASSWORD, headers=spoofed))
+
+
+async def test_invalid_bodies_do_not_count(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    for _ in range(5):
+        r = await client.post("/auth/login", json={"username": "someone", "password": 1})
+        assert r.status_code == 422
+    assert redis.keys("ratelimit:*") == []
+
+
+async def test_hit_counts_within_a_window(live_server: LiveServer, redis: redis_sync.Redis) -> None:
+    client = live_server.app.ctx.redis.client
+    limit = Limit("ratelimit:test:window", hits=2, window_s=1)
+    assert await hit(redis=client, limit=limit) == 0
+    assert await hit(redis=client, limit=limit) == 0
+    assert await hit(redis=client, limit=limit) == 1  # over: wait out the 1 s window
+    assert 0 < redis.pttl(limit.key) <= 1000
+    redis.delete(limit.key)  # as when the window ends
+    assert await hit(redis=client, limit=limit) == 0
+
+
+async def test_hit_heals_a_counter_without_expiry(
+    live_server: LiveServer, redis: redis_sync.Redis
+) -> None:
+    client = live_server.app.ctx.redis.client
+    redis.set("ratelimit:test:stuck", 100)  # e.g. written by hand, no TTL
+    limit = Limit("ratelimit:test:stuck", hits=5, window_s=30)
+    assert await hit(redis=client, limit=limit) == 30
+    assert 0 < redis.ttl(limit.key) <= 30
