@@ -64,7 +64,13 @@ async def revoke_token(*, settings: Settings, redis: Redis, principal: Principal
         Q(tokens_valid_after__isnull=True) | Q(tokens_valid_after__lt=valid_after),
         id=principal.user_id,
     ).update(tokens_valid_after=valid_after)
-    message = {"jti": principal.jti, "user_id": principal.user_id, "exp": principal.expires_at}
+    message = {
+        "jti": principal.jti,
+        "user_id": principal.user_id,
+        "exp": principal.expires_at,
+        # Sockets of this user opened with tokens issued before this are refused too.
+        "valid_after": principal.issued_at + 1,
+    }
     await redis.publish(keys.REVOCATIONS_CHANNEL, orjson.dumps(message))
 
 

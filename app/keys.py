@@ -79,3 +79,7 @@ def login_attempts_user(username: str) -> str:
 
 def login_attempts_ip(ip: str) -> str:
     return f"ratelimit:login:ip:{ip}"
+
+
+def register_attempts_ip(ip: str) -> str:
+    return f"ratelimit:register:ip:{ip}"

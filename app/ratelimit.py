@@ -84,3 +84,12 @@ def login_limits(settings: Settings, *, username: str, ip: str) -> list[Limit]:
         Limit(keys.login_attempts_user(username), settings.login_attempts_per_user, window),
         Limit(keys.login_attempts_ip(ip), settings.login_attempts_per_ip, window),
     ]
+
+
+def register_limits(settings: Settings, *, ip: str) -> list[Limit]:
+    """Registration hashes a password too, so it is capped per client IP like login."""
+    return [
+        Limit(
+            keys.register_attempts_ip(ip), settings.login_attempts_per_ip, settings.login_window_s
+        )
+    ]

@@ -40,8 +40,11 @@ async def create_guest(*, display_name: str | None) -> User:
     return await User.create(is_guest=True, display_name=display_name)
 
 
-async def register(*, settings: Settings, username: str, password: str) -> User:
+async def register(
+    *, settings: Settings, redis: Redis, username: str, password: str, ip: str
+) -> User:
     """Create an account; a name taken in any letter case is a 409, even mid-race."""
+    await ratelimit.enforce(redis=redis, limits=ratelimit.register_limits(settings, ip=ip))
     password_hash = await passwords.hash_password(settings=settings, password=password)
     try:
         return await User.create(

@@ -11,12 +11,12 @@ import jwt
 import orjson
 import pytest
 import redis as redis_sync
-from conftest import LiveServer, unique_name
 
 from app.auth import revoke_token
 from app.config import Settings
 from app.tokens import issue_token
 from models import User
+from tests.conftest import LiveServer, metric, unique_name
 
 PASSWORD = "correct horse battery"
 
@@ -149,7 +149,7 @@ async def test_logout_publishes_the_revocation(
         await pubsub.aclose()
     assert message is not None
     data = orjson.loads(message["data"])
-    assert set(data) == {"jti", "user_id", "exp"}
+    assert set(data) == {"jti", "user_id", "exp", "valid_after"}
     assert data["user_id"] == body["user"]["id"]
     assert data["exp"] > 0
     assert isinstance(data["jti"], str)
@@ -356,3 +356,21 @@ async def test_a_nul_character_does_not_end_the_password(client: httpx.AsyncClie
     r = await client.post("/auth/login", json={"username": name, "password": "12345678"})
     assert r.status_code == 401
     assert await login(client, name, "12345678\x00suffix")
+
+
+async def test_register_is_rate_limited_per_ip_before_hashing(
+    client: httpx.AsyncClient, settings: Settings, redis: redis_sync.Redis
+) -> None:
+    # Arrange a window that is one attempt from full for this client's address.
+    redis.set("ratelimit:register:ip:127.0.0.1", settings.login_attempts_per_ip - 1, ex=60)
+    hashes_before = await metric(client, 'livepolls_password_hash_seconds_count{op="hash"}')
+    ok = await client.post("/auth/register", json={"username": unique_name(), "password": "p" * 8})
+    assert ok.status_code == 201
+    refused = await client.post(
+        "/auth/register", json={"username": unique_name(), "password": "p" * 8}
+    )
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    hashes_after = await metric(client, 'livepolls_password_hash_seconds_count{op="hash"}')
+    assert hashes_after - hashes_before == 1

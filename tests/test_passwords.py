@@ -5,11 +5,11 @@ from __future__ import annotations
 import argon2
 import httpx
 import pytest
-from conftest import metric, unique_name
 
 from app import passwords, users
 from app.config import Settings, SettingsError, load_settings
 from models import User
+from tests.conftest import LiveServer, metric, unique_name
 
 PASSWORD = "correct horse battery"
 
@@ -72,11 +72,17 @@ async def test_a_broken_stored_hash_is_a_401_not_a_500(client: httpx.AsyncClient
 
 
 async def test_login_rehashes_a_hash_made_with_other_parameters(
-    client: httpx.AsyncClient, settings: Settings
+    client: httpx.AsyncClient, settings: Settings, live_server: LiveServer
 ) -> None:
     costlier = settings.model_copy(update={"argon2_time_cost": 2})
     name = unique_name()
-    user = await users.register(settings=costlier, username=name, password=PASSWORD)
+    user = await users.register(
+        settings=costlier,
+        redis=live_server.app.ctx.redis.client,
+        username=name,
+        password=PASSWORD,
+        ip="203.0.113.9",
+    )
     assert user.password_hash is not None
     assert ",t=2," in user.password_hash
 

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import LiveServer, metric, unique_name
 
 from app.config import Settings
 from app.ratelimit import Limit, hit
+from tests.conftest import LiveServer, metric, unique_name
 
 PASSWORD = "correct horse battery"
 LIMITS = {"login_attempts_per_user": 3, "login_attempts_per_ip": 6, "login_window_s": 60}

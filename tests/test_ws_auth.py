@@ -78,3 +78,30 @@ async def test_socket_closes_4401_when_its_token_expires(
     ws = await WsClient.open(live_server.ws_url, token)
     assert (await ws.request(type="PING"))["type"] == "PONG"
     assert await close_code(ws, within=6) == 4401
+
+
+async def test_logout_closes_older_sessions_of_the_user_but_not_newer_ones(
+    live_server: LiveServer, make_person: Any, client: httpx.AsyncClient
+) -> None:
+    person = await make_person()
+    now = int(time.time())
+
+    def token(iat: int) -> str:
+        claims = {
+            "sub": str(person.user_id),
+            "iat": iat,
+            "exp": iat + 600,
+            "jti": uuid.uuid4().hex,
+            "iss": "livepolls",
+            "guest": False,
+        }
+        return jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
+
+    older = await WsClient.open(live_server.ws_url, token(now - 30))
+    newer = await WsClient.open(live_server.ws_url, token(now + 5))
+    r = await client.post("/auth/logout", headers=person.headers)
+    assert r.status_code == 204
+    # The durable mark refuses tokens issued before the logged-out one's second + 1.
+    assert await close_code(older, within=2) == 4401
+    assert (await newer.request(type="PING"))["type"] == "PONG"
+    await newer.close()

@@ -73,8 +73,13 @@ BAD_TOKEN = error(401, "missing, malformed, expired, forged or revoked token")
 )
 async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, RegisterBody)
+    ctx = request.app.ctx
     user = await users.register(
-        settings=request.app.ctx.settings, username=body.username, password=body.password
+        settings=ctx.settings,
+        redis=ctx.redis.client,
+        username=body.username,
+        password=body.password,
+        ip=client_ip(request, ctx.settings),
     )
     return json({"user": users.user_json(user)}, status=201)
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,7 @@ class Hub:
         self._behind: set[Connection] = set()
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
         self._tasks: list[asyncio.Task[None]] = []
+        self._spawned: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -119,6 +121,12 @@ class Hub:
         metrics.WS_CONNECTIONS.dec()
         for poll_id in list(conn.rooms):
             await self.leave(conn, poll_id)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background, keeping a reference until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
 
     def mark_behind(self, conn: Connection) -> None:
         self._behind.add(conn)
@@ -242,7 +250,7 @@ class Hub:
         elif kind == "POLL_UPDATED":
             self._on_poll_updated(room, message)
         elif kind == "POLL_DELETED":
-            asyncio.get_running_loop().create_task(self._on_deleted(room))
+            self.spawn(self._on_deleted(room))
 
     def _on_results(self, room: Room, seq: int, total: int, payload: bytes) -> None:
         if seq <= room.seq:
@@ -284,8 +292,18 @@ class Hub:
         await self._drop_room(room)
 
     def _on_revoked(self, message: dict[str, Any]) -> None:
-        for conn in list(self._by_jti.get(str(message.get("jti")), ())):
-            asyncio.get_running_loop().create_task(conn.close(CLOSE_TOKEN, "token revoked"))
+        """Close the revoked token's sockets, and the user's sockets whose tokens the
+        durable `tokens_valid_after` now refuses (logout is rare: a scan is fine)."""
+        doomed = set(self._by_jti.get(str(message.get("jti")), ()))
+        user_id, valid_after = message.get("user_id"), message.get("valid_after")
+        if isinstance(user_id, int) and isinstance(valid_after, int):
+            doomed.update(
+                c
+                for c in self.connections
+                if c.principal.user_id == user_id and c.principal.issued_at < valid_after
+            )
+        for conn in doomed:
+            self.spawn(conn.close(CLOSE_TOKEN, "token revoked"))
 
     # --- coalesced flush ---------------------------------------------------------------
 

@@ -40,7 +40,7 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
     # A token that expires while connected ends the socket with 4401, as on logout.
     expiry = loop.call_later(
         max(0.0, conn.principal.expires_at - time.time()),
-        lambda: loop.create_task(conn.close(CLOSE_TOKEN, "token expired")),
+        lambda: ctx.hub.spawn(conn.close(CLOSE_TOKEN, "token expired")),
     )
     try:
         async for raw in ws:
