@@ -71,6 +71,9 @@ class Hub:
         self._base_window = settings.broadcast_window_ms / 1000
         self.presence = Presence(redis, settings.presence_ttl_s)
         self.rooms: dict[int, Room] = {}
+        # Join codes of the rooms hosted here: a reconnect storm of phones joining by
+        # code needs no database lookup while the room is live in this process.
+        self._codes: dict[str, int] = {}
         self.connections: set[Connection] = set()
         self._by_jti: dict[str, set[Connection]] = {}
         self._behind: set[Connection] = set()
@@ -131,8 +134,10 @@ class Hub:
     def mark_behind(self, conn: Connection) -> None:
         self._behind.add(conn)
 
-    def room_of(self, poll_id: int) -> Room | None:
-        return self.rooms.get(poll_id)
+    def room_of(self, poll_id: int | None = None, code: str | None = None) -> Room | None:
+        if poll_id is None and code is not None:
+            poll_id = self._codes.get(code)
+        return self.rooms.get(poll_id) if poll_id is not None else None
 
     async def enter(self, conn: Connection, poll: dict[str, Any]) -> tuple[Room, int]:
         """Add `conn` to the room (subscribing first, so no update falls between the
@@ -150,6 +155,7 @@ class Hub:
                 del self.rooms[poll_id]
                 raise
             room.subscribed.set_result(None)
+            self._codes[str(poll["code"])] = poll_id
         elif room.subscribed is not None and not room.subscribed.done():
             await asyncio.shield(room.subscribed)
         first_local = poll_id not in conn.rooms
@@ -191,6 +197,7 @@ class Hub:
         if self.rooms.get(room.poll_id) is not room:
             return
         del self.rooms[room.poll_id]
+        self._codes.pop(str(room.poll["code"]), None)
         if room.timer is not None:
             room.timer.cancel()
         with contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ import orjson
 
 from app.context import AppContext
 from app.errors import ApiError
-from app.polls import service
+from app.polls import codes, service
 from app.polls.schemas import results_json
 from app.polls.state import my_ballot, read_tally
 from app.ws.connection import CLOSE_POLICY, Connection
@@ -122,13 +122,17 @@ class MessageHandler:
         poll_id = _poll_id(message, required=False)
         code = message.get("code")
         hub, redis = self.ctx.hub, self.ctx.redis.client
-        if poll_id is None and (not isinstance(code, str) or len(code) > 16):
-            raise BadMessage("JOIN_POLL needs poll_id (integer) or code (string)")
-        room = hub.room_of(poll_id) if poll_id is not None else None
+        if poll_id is None:
+            if not isinstance(code, str) or len(code) > 16:
+                raise BadMessage("JOIN_POLL needs poll_id (integer) or code (string)")
+            code = codes.normalize(code)
+            if code is None:
+                raise ApiError("poll not found", code="not_found")
+        room = hub.room_of(poll_id=poll_id, code=code)
         if room is not None:
             poll_payload = room.poll
         else:
-            poll = await service.find_poll(poll_id=poll_id, code=None if poll_id else code)
+            poll = await service.find_poll(poll_id=poll_id, code=code)
             poll_payload = await service.poll_payload(poll)
         room, viewers = await hub.enter(conn, poll_payload)
         poll_id = room.poll_id
