@@ -300,9 +300,11 @@ async def test_workers_of_one_sanic_process_group_share_rooms(
     )
     for ws in members:
         await ws.recv_until(lambda m: m["type"] == "RESULTS" and m["seq"] == ack["seq"])
-    pids = set()
-    for _ in range(20):
+    pids: set[int] = set()
+    for _ in range(400):  # which worker accepts is the kernel's choice: ask until both did
         r = await client.get(f"{server.base_url}/healthz", headers={"Connection": "close"})
         pids.add(r.json()["pid"])
+        if len(pids) == 2:
+            break
     assert len(pids) == 2
     await close_all([*members, voter])
