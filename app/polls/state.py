@@ -82,10 +82,14 @@ async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
     current_seq = int(results[-1] or 0)
     await redis.set(keys.seq(poll_id), max(seq, current_seq))
     await ensure_outbox_group(redis, poll_id)
-    if poll.status != PollStatus.DRAFT and poll.finalized_at is None:
+    active = poll.status != PollStatus.DRAFT and poll.finalized_at is None
+    if active:
         await redis.sadd(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
     # Last: from here on the vote script sees a complete state.
     await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids))  # type: ignore[misc]
+    if active:
+        # Idle workers start draining the poll's outbox now rather than at their next refresh.
+        await redis.publish(keys.OUTBOX_WAKEUP, str(poll_id))
 
 
 async def ensure_outbox_group(redis: Redis, poll_id: int) -> None:
