@@ -41,3 +41,4 @@ class Script:
 
 VOTE = Script("vote")
 CLOSE = Script("close")
+RECOUNT = Script("recount")

@@ -16,6 +16,7 @@ from arq.worker import Retry
 from app.errors import ApiError
 from app.polls.service import close_poll
 from workers.finalize import finalize_poll as finalize
+from workers.reconcile import reconcile
 
 log = logging.getLogger("livepolls.jobs")
 
@@ -52,3 +53,19 @@ async def finalize_poll(ctx: dict[str, Any], poll_id: int) -> str:
         raise Retry(defer=FINALIZE_RETRY_S)
     return outcome
 
+
+async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The periodic reconcile pass (workers/reconcile.py); failures wait for the next run."""
+    try:
+        report = await reconcile(redis=ctx["redis_handle"].client, arq=ctx["redis"])
+    except Exception as exc:
+        log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "polls": report.polls,
+        "closed": report.closed,
+        "rebuilt": report.rebuilt,
+        "repaired": report.repaired,
+        "finalizing": report.finalizing,
+        "drift": report.total_drift,
+    }

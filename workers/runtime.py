@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from app.config import Settings
 from app.redis import RedisHandle
-from workers.jobs import close_poll_at, finalize_poll
+from workers.jobs import close_poll_at, finalize_poll, reconcile_polls
 from workers.outbox import OutboxDrainer, consumer_name
 
 FINALIZE_TRIES = 20
@@ -35,7 +35,22 @@ def functions(settings: Settings) -> list[Function]:
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
-    return []
+    """The reconcile pass every `reconcile_interval_s` (a divisor of a minute or of an
+    hour works best) and once at start."""
+    every = settings.reconcile_interval_s
+    if every < 60:
+        when: dict[str, Any] = {"second": set(range(0, 60, every))}
+    else:
+        when = {"minute": set(range(0, 60, max(1, every // 60))), "second": 0}
+    return [
+        cron(
+            reconcile_polls,
+            run_at_startup=True,
+            unique=True,
+            timeout=max(60, every * 4),
+            **when,
+        )
+    ]
 
 
 async def start(ctx: dict[str, Any], *, settings: Settings, redis_handle: RedisHandle) -> None:

@@ -19,7 +19,7 @@ from redis.exceptions import ResponseError
 
 from app import keys
 from app.polls.schemas import Tally
-from app.scripts import CLOSE
+from app.scripts import CLOSE, RECOUNT
 from models import Ballot, Poll, PollOption, PollStatus
 
 # After a rebuild seq jumps past anything Redis may have acked before it lost its
@@ -129,6 +129,17 @@ async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
             return await Poll.get_or_none(id=poll_id)
         await asyncio.sleep(0.05)
     raise TimeoutError(f"rebuilding the state of poll {poll_id} took too long")
+
+
+async def recount_state(redis: Redis, poll_id: int) -> int | None:
+    """Repair the counts from the voters hash (atomic); the number of fields fixed, or
+    None when the poll has no state."""
+    out = await RECOUNT.run(
+        redis, keys.poll_state_keys(poll_id)[:4], [str(poll_id), keys.channel(poll_id)]
+    )
+    if isinstance(out, list):
+        return None
+    return int(out)
 
 
 async def read_tally(redis: Redis, poll_id: int) -> Tally | None:
