@@ -95,6 +95,9 @@ async def _hold_then_kill(
         mine = redis.xpending_range(stream, keys.OUTBOX_GROUP, "-", "+", 10_000, victim.consumer)
         if mine:
             victim.pause()
+            # Let Redis finish whatever the worker sent before it stopped (an XACK may
+            # still be in flight); what is pending after that stays pending.
+            await asyncio.sleep(0.1)
             held = redis.xpending_range(
                 stream, keys.OUTBOX_GROUP, "-", "+", 10_000, victim.consumer
             )

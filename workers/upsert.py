@@ -8,10 +8,15 @@ keeps the earliest time seen. Raw SQL because the ORM has no conditional upsert.
 
 Rows naming a poll or user that no longer exists (deleted meanwhile) are dropped,
 never retried forever: on a foreign-key failure the batch is filtered and written again.
+
+The VALUES are rendered as SQL literals here rather than bound: the driver's
+per-parameter escaping was half the cost of a 1000-row batch. That is safe because
+every value is an int, a ballot of digits and commas (checked), or a timestamp we format.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,19 +77,30 @@ def _dialect(conn: BaseDBAsyncClient) -> str:
     return str(conn.capabilities.dialect)
 
 
-def _insert_sql(dialect: str, n: int) -> str:
-    mark = "%s" if dialect == "mysql" else "?"
-    one = "(" + ", ".join([mark] * 6) + ")"
-    update = _MYSQL_UPDATE if dialect == "mysql" else _SQLITE_UPDATE
-    return f"INSERT INTO ballots {COLUMNS} VALUES " + ", ".join([one] * n) + update
+BALLOT = re.compile(r"\d+(,\d+)*")
 
 
-def _params(rows: Sequence[BallotRow]) -> list[object]:
-    params: list[object] = []
+def _timestamp(dialect: str, at_ms: int) -> str:
+    at = datetime.fromtimestamp(at_ms / 1000, UTC)
+    if dialect == "mysql":
+        return at.strftime("%Y-%m-%d %H:%M:%S.%f")  # DATETIME(6), UTC
+    return at.isoformat(" ")  # how Tortoise stores datetimes in SQLite
+
+
+def _insert_sql(dialect: str, rows: Sequence[BallotRow]) -> str:
+    stamps: dict[int, str] = {}
+    values = []
     for r in rows:
-        at = datetime.fromtimestamp(r.at_ms / 1000, UTC)
-        params += [r.poll_id, r.user_id, r.option_ids, r.seq, at, at]
-    return params
+        if not BALLOT.fullmatch(r.option_ids):
+            raise ValueError(f"not a ballot: {r.option_ids!r}")
+        at = stamps.get(r.at_ms)
+        if at is None:
+            at = stamps[r.at_ms] = _timestamp(dialect, r.at_ms)
+        values.append(
+            f"({int(r.poll_id)},{int(r.user_id)},'{r.option_ids}',{int(r.seq)},'{at}','{at}')"
+        )
+    update = _MYSQL_UPDATE if dialect == "mysql" else _SQLITE_UPDATE
+    return f"INSERT INTO ballots {COLUMNS} VALUES " + ",".join(values) + update
 
 
 async def _existing(conn: BaseDBAsyncClient, table: str, ids: set[int]) -> set[int]:
@@ -116,7 +132,7 @@ async def upsert_ballots(rows: Sequence[BallotRow]) -> int:
             return 0
         try:
             async with in_transaction("default") as conn:
-                await conn.execute_query(_insert_sql(_dialect(conn), len(batch)), _params(batch))
+                await conn.execute_query(_insert_sql(_dialect(conn), batch))
             return len(batch)
         except IntegrityError:
             # The only constraint an upsert can break is a foreign key: a poll or a
