@@ -230,8 +230,8 @@ async def database_outage(settings: Settings) -> Any:
         parts = urlsplit(settings.database_url)
         proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 3306)
         await proxy.start()
-        netloc = parts.netloc.replace(f":{parts.port}", "").split("@")
-        via = urlunsplit(parts._replace(netloc=f"{netloc[0]}@127.0.0.1:{proxy.port}"))
+        user, at, _ = parts.netloc.rpartition("@")
+        via = urlunsplit(parts._replace(netloc=f"{user}{at}127.0.0.1:{proxy.port}"))
 
         async def cut() -> None:
             await proxy.cut()
