@@ -74,7 +74,22 @@ class Settings(BaseSettings):
     slow_socket_s: float = Field(10.0, gt=0)
     presence_ttl_s: int = Field(30, ge=3)
 
+    # A worker's own /metrics port (0 = off); under the launcher the web's /metrics
+    # already includes the workers' figures through the shared multiprocess dir.
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
+
     outbox_batch: int = Field(1000, ge=1, le=10000)
+    # How long a worker's XREADGROUP blocks: new ballots reach the database within about this.
+    outbox_block_ms: int = Field(100, ge=1, le=10_000)
+    # Entries pending this long on one consumer are presumed orphaned (a dead worker) and
+    # reclaimed by another. A live worker re-claims what it still holds well before that.
+    outbox_claim_idle_ms: int = Field(15_000, ge=100)
+    # Cap of the exponential backoff while the database refuses writes.
+    outbox_retry_max_s: float = Field(5.0, gt=0, le=300)
+    # How often a worker re-reads the set of polls to drain (a wakeup message also does).
+    outbox_refresh_s: float = Field(1.0, gt=0, le=60)
+    # A finalize job waits this long for a closed poll's outbox to drain, then retries later.
+    finalize_wait_s: float = Field(20.0, gt=0, le=600)
     reconcile_interval_s: int = Field(5, ge=1)
 
     @field_validator("allowed_origins", mode="before")

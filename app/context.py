@@ -29,7 +29,7 @@ class AppContext:
     votes: VoteEngine
     hub: Hub
     ws_messages: MessageHandler
-    metrics_dir: Path  # main process only
+    metrics_dir: Path | None  # main process only: the samples dir it created
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"app.ctx has no {name!r}: is the listener that sets it registered?")

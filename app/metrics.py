@@ -23,6 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 _ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -65,24 +66,39 @@ OUTBOX_LAG = Histogram(
 DRIFT = Gauge(
     "livepolls_redis_db_drift_ballots",
     "Ballots acked in Redis but not yet in the database, per reconcile pass",
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )
 
 
-def prepare_multiprocess_dir() -> Path:
-    """Create a fresh samples directory and export it to processes spawned after this."""
+def prepare_multiprocess_dir() -> Path | None:
+    """Create a fresh samples directory and export it to processes spawned after this.
+
+    Returns the directory when this call created it (and so must remove it), None when
+    one was given: the launcher shares one between the web and worker processes, so
+    the web's /metrics also shows the workers' drain and drift figures.
+    """
     existing = os.environ.get(_ENV)
     if existing:
-        path = Path(existing)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        Path(existing).mkdir(parents=True, exist_ok=True)
+        return None
     path = Path(tempfile.mkdtemp(prefix="livepolls-metrics-"))
     os.environ[_ENV] = str(path)
     return path
 
 
-def remove_multiprocess_dir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def remove_multiprocess_dir(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def serve_standalone(port: int) -> None:
+    """Expose this process's metrics on their own port (a worker on its own host)."""
+    if os.environ.get(_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        start_http_server(port, registry=registry)
+    else:
+        start_http_server(port)
 
 
 def mark_process_dead(pid: int) -> None:

@@ -18,6 +18,7 @@ from honcho.manager import Manager
 
 from app.config import Settings, SettingsError, load_settings
 from app.db import close_db, open_db
+from app.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,6 +73,9 @@ def main() -> int:
         env["DATABASE_URL"] = settings.resolved_database_url
         print(f"livepolls: embedded SQLite at {env['DATABASE_URL']}")
     prepare_schema(settings, env)
+    # One metrics samples dir for web and worker: the web's /metrics shows both.
+    metrics_dir = prepare_multiprocess_dir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
     manager = Manager()
     for name, command in procfile_commands().items():
@@ -79,6 +83,7 @@ def main() -> int:
     print(f"livepolls: http://{settings.host}:{env['PORT']}  (docs at /docs)")
     manager.loop()
     del embedded_server  # keep the embedded server alive until the processes are gone
+    remove_multiprocess_dir(metrics_dir)
     return manager.returncode or 0
 
 

@@ -41,3 +41,5 @@ class Script:
 
 VOTE = Script("vote")
 CLOSE = Script("close")
+RECOUNT = Script("recount")
+FOLD = Script("fold")

@@ -27,3 +27,5 @@ class Ballot(Model):
     class Meta:
         table = "ballots"
         unique_together = (("poll_id", "user_id"),)
+        # The reconciler's "ballots newer than Redis' seq" check is a range scan here.
+        indexes = (("poll_id", "seq"),)

@@ -9,8 +9,10 @@ empty Redis db.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -326,3 +328,120 @@ async def metric(client: httpx.AsyncClient, sample: str) -> float:
         if line.startswith(sample + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+# --- workers ----------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    """A real `arq workers.settings.WorkerSettings` process on the test backends."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    consumer: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The outbox consumer name the process uses (workers.outbox.consumer_name).
+        self.consumer = f"{socket.gethostname()}-{self.proc.pid}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def pause(self) -> None:
+        """SIGSTOP: the process holds whatever it holds and does nothing."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup code runs, as in a crash."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    async def started(self, within_s: float = 30) -> None:
+        """Wait until the process runs its outbox drainer (it logs its consumer name)."""
+        deadline = time.monotonic() + within_s
+        while f"consumer {self.consumer}" not in self.output():
+            if not self.alive():
+                raise RuntimeError(f"worker exited early:\n{self.output()[-4000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.output()[-4000:]}")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def worker(
+    live_server: LiveServer, settings_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[Any]:
+    """Factory for arq workers on the test backends (arq's own tests/conftest.py pattern).
+
+    `worker(**overrides)` builds an in-process `arq.worker.Worker` with the service's
+    jobs, crons and outbox drainer (workers/runtime.py), sharing the live server's
+    database and Redis handle; burst by default (`await w.async_run()` returns once the
+    queue is empty), `burst=False` for one to run in the background. Keyword arguments
+    override settings (`outbox_claim_idle_ms=1000`).
+
+    `worker(process=True, **overrides)` starts a real `arq workers.settings.WorkerSettings`
+    subprocess (a `WorkerProcess`, its own session so it can be killed as a whole);
+    overrides become environment variables.
+    """
+    from arq.connections import ArqRedis
+    from arq.worker import Worker
+
+    from workers import runtime
+
+    in_process: list[Worker] = []
+    processes: list[WorkerProcess] = []
+
+    def create(*, process: bool = False, burst: bool = True, **overrides: Any) -> Any:
+        if process:
+            log = tmp_path / f"worker-{len(processes)}.log"
+            env = {k.upper(): str(v) for k, v in overrides.items()}
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+                    cwd=ROOT,
+                    env={**os.environ, **settings_env, "LOG_LEVEL": "INFO", **env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            processes.append(WorkerProcess(proc, log))
+            return processes[-1]
+
+        settings: Settings = live_server.app.ctx.settings.model_copy(update=overrides)
+        handle = live_server.app.ctx.redis
+
+        async def on_startup(ctx: dict[str, Any]) -> None:
+            await runtime.start(ctx, settings=settings, redis_handle=handle)
+
+        w = Worker(
+            functions=runtime.functions(settings),
+            cron_jobs=runtime.cron_jobs(settings),
+            redis_pool=ArqRedis.from_url(handle.url),
+            burst=burst,
+            poll_delay=0.05,
+            on_startup=on_startup,
+            on_shutdown=runtime.stop,
+            handle_signals=False,
+            job_timeout=60,
+        )
+        in_process.append(w)
+        return w
+
+    yield create
+    for w in in_process:
+        await w.close()
+    for p in processes:
+        p.stop()

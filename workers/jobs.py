@@ -1,19 +1,71 @@
-"""Jobs the web tier enqueues. Each is idempotent: arq may run a job again after a
-worker dies, and a duplicate `_job_id` is dropped."""
+"""arq jobs. Each is idempotent: arq may run a job again after a worker dies, a
+duplicate `_job_id` is dropped, and cron runs are unique per run time.
+
+`ctx` (filled by workers.runtime.start): `settings`, `redis_handle` (our decoding
+Redis client), `consumer` (this process's outbox consumer name); arq's own pool is
+`ctx["redis"]`.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from arq.worker import Retry
 
 from app.errors import ApiError
 from app.polls.service import close_poll
+from workers.finalize import finalize_poll as finalize
+from workers.reconcile import reconcile
+
+log = logging.getLogger("livepolls.jobs")
+
+FINALIZE_RETRY_S = 5
 
 
 async def close_poll_at(ctx: dict[str, Any], poll_id: int) -> str:
     """Close a poll whose `closes_at` has come. Votes were already refused from that
-    instant by the vote script; this makes the close official and notifies rooms."""
+    instant by the vote script; this makes the close official, notifies rooms and
+    asks for the poll's finalization."""
     try:
-        await close_poll(redis=ctx["redis_handle"].client, poll_id=poll_id, principal=None)
+        await close_poll(
+            redis=ctx["redis_handle"].client, poll_id=poll_id, principal=None, arq=ctx["redis"]
+        )
     except ApiError as exc:  # deleted, or still a draft: nothing to close
         return exc.code
     return "closed"
+
+
+async def finalize_poll(ctx: dict[str, Any], poll_id: int) -> str:
+    """Drain a closed poll's outbox and store its final counts; retried while the
+    database is unavailable (the reconciler asks again should the retries run out)."""
+    try:
+        outcome = await finalize(
+            redis=ctx["redis_handle"].client,
+            poll_id=poll_id,
+            consumer=f"{ctx['consumer']}-finalize",
+            settings=ctx["settings"],
+        )
+    except Exception as exc:
+        log.warning("finalizing poll %d failed (%s); retrying", poll_id, exc)
+        raise Retry(defer=FINALIZE_RETRY_S) from exc
+    if outcome == "pending":
+        raise Retry(defer=FINALIZE_RETRY_S)
+    return outcome
+
+
+async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The periodic reconcile pass (workers/reconcile.py); failures wait for the next run."""
+    try:
+        report = await reconcile(redis=ctx["redis_handle"].client, arq=ctx["redis"])
+    except Exception as exc:
+        log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "polls": report.polls,
+        "closed": report.closed,
+        "rebuilt": report.rebuilt,
+        "repaired": report.repaired,
+        "finalizing": report.finalizing,
+        "drift": report.total_drift,
+    }

@@ -1,21 +1,25 @@
 """`arq workers.settings.WorkerSettings`: the Procfile's `worker` process.
 
 Each worker process opens its own database pool and Redis client in `startup` and
-hands them to jobs through arq's `ctx`, the same handles the web tier uses.
+hands them to jobs through arq's `ctx`, the same handles the web tier uses, then
+starts its outbox drainer (workers/runtime.py). Run more of these processes to drain
+faster: each is one more member of every poll's consumer group.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
 from arq.connections import RedisSettings
 
+from app import metrics
 from app.config import Settings, SettingsError, load_settings
 from app.db import close_db, open_db
 from app.redis import RedisHandle, open_redis
-from workers.jobs import close_poll_at
+from workers import runtime
 
 
 def _settings() -> Settings:
@@ -32,20 +36,25 @@ REDIS: RedisHandle = open_redis(SETTINGS)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    logging.basicConfig(level=SETTINGS.log_level)
+    logging.basicConfig(
+        level=SETTINGS.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     await open_db(SETTINGS, generate_schemas=not SETTINGS.is_mysql)
-    ctx["settings"] = SETTINGS
-    # arq keeps its own pool under ctx["redis"]; ours decodes responses.
-    ctx["redis_handle"] = REDIS
+    await runtime.start(ctx, settings=SETTINGS, redis_handle=REDIS)
+    if SETTINGS.worker_metrics_port:
+        metrics.serve_standalone(SETTINGS.worker_metrics_port)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await runtime.stop(ctx)
     await ctx["redis_handle"].close()
     await close_db()
+    metrics.mark_process_dead(os.getpid())
 
 
 class WorkerSettings:
-    functions = [close_poll_at]
+    functions = runtime.functions(SETTINGS)
+    cron_jobs = runtime.cron_jobs(SETTINGS)
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(REDIS.url)

@@ -100,6 +100,7 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
     return json(
         await service.close_poll(
             redis=request.app.ctx.redis.client,
+            arq=request.app.ctx.arq,
             principal=principal,
             poll_id=service.parse_poll_id(poll_id),
         )

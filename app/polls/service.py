@@ -3,18 +3,23 @@
 Status changes go through Redis first: the close script is the instant after which
 no vote is accepted, and only then is the database row updated. A crash between the
 two leaves Redis `closed` and the row `open`; closing again (or the reconciler)
-finishes the job, because every step here is idempotent.
+finishes the job, because every step here is idempotent. After a close a worker
+finalizes the poll (`finalize_poll` job: drain its outbox, store the final counts);
+from then on the database alone can serve its results.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
 from app import keys
@@ -39,10 +44,13 @@ from app.polls.state import (
     write_state,
 )
 from app.tokens import Principal
-from models import Poll, PollOption, PollStatus
+from models import Ballot, Poll, PollOption, PollStatus
+
+log = logging.getLogger("livepolls.polls")
 
 MAX_POLL_ID = 2**31 - 1
 CLOSE_JOB = "close_poll_at"
+FINALIZE_JOB = "finalize_poll"
 
 
 def results_visible(poll: Poll, user_id: int | None, status: str | None = None) -> bool:
@@ -139,7 +147,6 @@ async def create_poll(
 
 async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOption]) -> None:
     await write_state(redis, poll, [o.id for o in options])
-    await redis.publish(keys.OUTBOX_WAKEUP, str(poll.id))
     if poll.closes_at is not None:
         await arq.enqueue_job(
             CLOSE_JOB, poll.id, _job_id=f"close:{poll.id}", _defer_until=poll.closes_at
@@ -173,13 +180,41 @@ async def poll_payload(poll: Poll) -> dict[str, Any]:
 
 
 async def current_tally(redis: Redis, poll: Poll) -> Tally | None:
-    """The live tally (rebuilding lost Redis state); None for drafts."""
+    """The live tally (rebuilding lost Redis state); None for drafts. A finalized poll
+    without Redis state is served from its stored final counts instead."""
     if poll.status == PollStatus.DRAFT:
         return None
     tally = await read_tally(redis, poll.id)
+    if tally is None and poll.finalized_at is not None:
+        return await final_tally(poll)
     if tally is None and await ensure_state(redis, poll.id) is not None:
         tally = await read_tally(redis, poll.id)
     return tally
+
+
+async def final_tally(poll: Poll) -> Tally:
+    """The tally of a finalized poll from the database: counts stored at finalization,
+    total and seq from its ballots (seq is the last ballot's, as Redis had it)."""
+    options = await PollOption.filter(poll_id=poll.id).values_list("id", "vote_count")
+    stats = (
+        await Ballot.filter(poll_id=poll.id).annotate(n=Count("id"), s=Max("seq")).values("n", "s")
+    )
+    row = stats[0] if stats else {}
+    return Tally(
+        poll_id=poll.id,
+        seq=int(row.get("s") or 0),
+        total=int(row.get("n") or 0),
+        counts={int(oid): int(n) for oid, n in options},
+    )
+
+
+async def _my_vote(redis: Redis, poll: Poll, user_id: int) -> list[int] | None:
+    mine = await my_ballot(redis, poll.id, user_id)
+    gone = poll.finalized_at is not None and not await redis.exists(keys.meta(poll.id))
+    if mine is None and gone:
+        ballot = await Ballot.get_or_none(poll_id=poll.id, user_id=user_id)
+        mine = [int(x) for x in ballot.option_ids.split(",")] if ballot else None
+    return mine
 
 
 async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[str, Any]:
@@ -192,7 +227,7 @@ async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[s
         results = results_json(tally, status, [o.id for o in options])
     mine = None
     if poll.status != PollStatus.DRAFT:
-        mine = await my_ballot(redis, poll.id, principal.user_id)
+        mine = await _my_vote(redis, poll, principal.user_id)
     return {"poll": poll_json(poll, options), "results": results, "my_vote": mine}
 
 
@@ -254,12 +289,21 @@ async def open_poll(
     return body
 
 
-async def close_poll(*, redis: Redis, poll_id: int, principal: Principal | None) -> dict[str, Any]:
-    """Close now (or return the final results of a closed poll). `principal=None` is the
-    system closing a poll whose `closes_at` has come."""
+async def close_poll(
+    *, redis: Redis, poll_id: int, principal: Principal | None, arq: ArqRedis | None = None
+) -> dict[str, Any]:
+    """Close now (or return the final results of a closed poll) and, given `arq`, have a
+    worker finalize it. `principal=None` is the system closing a poll whose `closes_at`
+    has come."""
     poll = await _owned(poll_id, principal) if principal else await find_poll(poll_id=poll_id)
     if poll.status == PollStatus.DRAFT:
         raise Conflict("a draft is not open; open it or delete it", code="poll_not_open")
+    if poll.finalized_at is not None:
+        options = await _options(poll)
+        tally = await current_tally(redis, poll)
+        assert tally is not None
+        results = results_json(tally, "closed", [o.id for o in options])
+        return {"poll": poll_json(poll, options), "results": results}
     closed = await close_state(redis, poll.id)
     if closed == "no_state":
         await ensure_state(redis, poll.id)
@@ -275,7 +319,18 @@ async def close_poll(*, redis: Redis, poll_id: int, principal: Principal | None)
     results = results_json(closed.tally, "closed", [o.id for o in options])
     if changed:
         await publish_poll_update(redis, poll, options, tally=closed.tally)
+    if arq is not None:
+        await enqueue_finalize(arq, poll.id)
     return {"poll": poll_json(poll, options), "results": results}
+
+
+async def enqueue_finalize(arq: ArqRedis, poll_id: int) -> None:
+    """Ask a worker to finalize a closed poll; one job per poll at a time (by job id).
+    Best effort: the reconciler finalizes any closed poll this misses."""
+    try:
+        await arq.enqueue_job(FINALIZE_JOB, poll_id, _job_id=f"finalize:{poll_id}")
+    except RedisError as exc:
+        log.warning("could not enqueue finalizing poll %d: %s", poll_id, exc)
 
 
 async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> None:

@@ -14,12 +14,13 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from app import keys
 from app.polls.schemas import Tally
-from app.scripts import CLOSE
+from app.scripts import CLOSE, FOLD, RECOUNT
 from models import Ballot, Poll, PollOption, PollStatus
 
 # After a rebuild seq jumps past anything Redis may have acked before it lost its
@@ -82,10 +83,14 @@ async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
     current_seq = int(results[-1] or 0)
     await redis.set(keys.seq(poll_id), max(seq, current_seq))
     await ensure_outbox_group(redis, poll_id)
-    if poll.status != PollStatus.DRAFT and poll.finalized_at is None:
+    active = poll.status != PollStatus.DRAFT and poll.finalized_at is None
+    if active:
         await redis.sadd(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
     # Last: from here on the vote script sees a complete state.
     await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids))  # type: ignore[misc]
+    if active:
+        # Idle workers start draining the poll's outbox now rather than at their next refresh.
+        await redis.publish(keys.OUTBOX_WAKEUP, str(poll_id))
 
 
 async def ensure_outbox_group(redis: Redis, poll_id: int) -> None:
@@ -125,6 +130,54 @@ async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
             return await Poll.get_or_none(id=poll_id)
         await asyncio.sleep(0.05)
     raise TimeoutError(f"rebuilding the state of poll {poll_id} took too long")
+
+
+async def recount_state(redis: Redis, poll_id: int) -> int | None:
+    """Repair the counts from the voters hash (atomic); the number of fields fixed, or
+    None when the poll has no state."""
+    out = await RECOUNT.run(
+        redis, keys.poll_state_keys(poll_id)[:4], [str(poll_id), keys.channel(poll_id)]
+    )
+    if isinstance(out, list):
+        return None
+    return int(out)
+
+
+def results_message(tally: Tally) -> bytes:
+    """The RESULTS message vote.lua publishes, for tallies that move outside it."""
+    return orjson.dumps(
+        {
+            "type": "RESULTS",
+            "poll_id": tally.poll_id,
+            "seq": tally.seq,
+            "total": tally.total,
+            "counts": {str(k): v for k, v in tally.counts.items()},
+        }
+    )
+
+
+async def fold_lost_ballots(redis: Redis, poll_id: int) -> int:
+    """Put back ballots the database has but Redis lost (a restart that dropped its
+    last acks); returns how many voters changed. Normally a no-op: every persisted
+    ballot's seq was assigned by Redis, so none is above Redis' current seq."""
+    redis_seq = int(await redis.get(keys.seq(poll_id)) or 0)
+    rows = await Ballot.filter(poll_id=poll_id, seq__gt=redis_seq).values_list(
+        "user_id", "option_ids", "seq"
+    )
+    if not rows:
+        return 0
+    floor = max(int(seq) for _, _, seq in rows) + SEQ_REBUILD_MARGIN
+    changed = 0
+    fold_keys = [keys.voters(poll_id), keys.counts(poll_id), keys.seq(poll_id)]
+    for i in range(0, len(rows), CHUNK):
+        args: list[object] = [floor]
+        for user_id, ballot, _ in rows[i : i + CHUNK]:
+            args += [str(user_id), str(ballot)]
+        changed += int(await FOLD.run(redis, fold_keys, args))
+    tally = await read_tally(redis, poll_id)
+    if tally is not None:
+        await redis.publish(keys.channel(poll_id), results_message(tally))
+    return changed
 
 
 async def read_tally(redis: Redis, poll_id: int) -> Tally | None:

@@ -28,6 +28,7 @@ from redis.asyncio.client import PubSub
 from app import keys, metrics
 from app.config import Settings
 from app.polls.schemas import counts_visible
+from app.polls.state import read_tally, results_message
 from app.ws.connection import CLOSE_GOING_AWAY, CLOSE_TOKEN, Connection, Membership
 from app.ws.frames import message_frame, text_frame
 from app.ws.presence import Presence
@@ -223,22 +224,11 @@ class Hub:
 
     async def _resync(self) -> None:
         """After a pub/sub reconnect, messages may have been missed: re-read tallies."""
-        from app.polls.state import read_tally
-
         for room in list(self.rooms.values()):
             with contextlib.suppress(Exception):
                 tally = await read_tally(self._redis, room.poll_id)
-                if tally is not None and tally.seq > room.seq:
-                    payload = orjson.dumps(
-                        {
-                            "type": "RESULTS",
-                            "poll_id": room.poll_id,
-                            "seq": tally.seq,
-                            "total": tally.total,
-                            "counts": {str(k): v for k, v in tally.counts.items()},
-                        }
-                    )
-                    self._on_results(room, tally.seq, tally.total, payload)
+                if tally is not None:
+                    self._on_results(room, tally.seq, tally.total, results_message(tally))
 
     def _dispatch(self, channel: str, data: str) -> None:
         if channel == keys.REVOCATIONS_CHANNEL:

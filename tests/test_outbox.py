@@ -1,0 +1,323 @@
+"""Write-behind under real faults: killed workers, several workers, the database away.
+
+The invariant every test checks: once the outbox is drained, the ballots table holds
+exactly the acked ballots (same voters, same option ids, the latest of each voter),
+with no duplicates and nothing rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+import redis as redis_sync
+
+from app import keys
+from app.config import Settings
+from app.tokens import Principal
+from models import Ballot, Poll
+from tests.burst import backlog, cast, db_ballots, drained, make_voters, redis_ballots
+from tests.conftest import LiveServer, WorkerProcess
+from tests.test_polls import create, vote
+from workers.outbox import OutboxDrainer
+
+Ballots = list[tuple[Principal, list[int]]]
+
+
+def burst(voters: list[Principal], opts: list[int]) -> Ballots:
+    """One ballot each, single and double choices mixed."""
+    return [
+        (p, [opts[i % 3], opts[(i + 1) % 3]] if i % 3 == 0 else [opts[i % 3]])
+        for i, p in enumerate(voters)
+    ]
+
+
+def changes(voters: list[Principal], opts: list[int]) -> Ballots:
+    return [(p, [opts[(i + 2) % 3]]) for i, p in enumerate(voters)]
+
+
+async def assert_exact(poll_id: int, acked: dict[int, str], redis: redis_sync.Redis) -> None:
+    assert await db_ballots(poll_id) == acked == redis_ballots(redis, poll_id)
+    assert await Ballot.filter(poll_id=poll_id).count() == len(acked)
+
+
+async def test_drainer_writes_batches_and_skips_what_cannot_be_written(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    settings: Settings,
+) -> None:
+    owner = await make_person()
+    kept = await create(client, owner, kind="multiple", allow_change=True)
+    gone = await create(client, owner, kind="multiple")
+    k_opts = [o["id"] for o in kept["options"]]
+    g_opts = [o["id"] for o in gone["options"]]
+    voters = await make_voters(2500)
+    engine = live_server.app.ctx.votes
+    acked = await cast(engine, kept["id"], burst(voters, k_opts))
+    acked |= await cast(engine, kept["id"], changes(voters[::4], k_opts))
+    await cast(engine, gone["id"], burst(voters[:700], g_opts))
+    # A poll deleted from the database while its ballots wait in Redis, and an entry
+    # that is not a ballot at all: neither may wedge the drain.
+    await Poll.filter(id=gone["id"]).delete()
+    redis.xadd(keys.outbox(kept["id"]), {"u": "x", "b": "1;--", "s": "1", "t": "0"})
+
+    drainer = OutboxDrainer(
+        live_server.app.ctx.redis.client, settings.model_copy(update={"outbox_batch": 1000})
+    )
+    drainer.start()
+    try:
+        await drained(redis, kept["id"])
+        await drained(redis, gone["id"])
+    finally:
+        await drainer.stop()
+    await assert_exact(kept["id"], acked, redis)
+    assert not await Ballot.filter(poll_id=gone["id"]).exists()
+
+
+async def _hold_then_kill(
+    redis: redis_sync.Redis, victim: WorkerProcess, poll_id: int, busy: asyncio.Task[Any]
+) -> list[str]:
+    """SIGSTOP the worker at a moment it holds unacked entries, then SIGKILL it; return
+    the ids it held. Retries (SIGCONT) when it acked just before the stop."""
+    import signal
+
+    stream = keys.outbox(poll_id)
+    while True:
+        mine = redis.xpending_range(stream, keys.OUTBOX_GROUP, "-", "+", 10_000, victim.consumer)
+        if mine:
+            victim.pause()
+            # Let Redis finish whatever the worker sent before it stopped (an XACK may
+            # still be in flight); what is pending after that stays pending.
+            await asyncio.sleep(0.1)
+            held = redis.xpending_range(
+                stream, keys.OUTBOX_GROUP, "-", "+", 10_000, victim.consumer
+            )
+            if held:
+                victim.kill()
+                return [h["message_id"] for h in held]
+            victim.proc.send_signal(signal.SIGCONT)
+        if busy.done() and backlog(redis, poll_id) == (0, 0):
+            raise AssertionError("the worker drained everything before it could be caught")
+        await asyncio.sleep(0.002)
+
+
+@pytest.mark.multiprocess
+async def test_a_worker_killed_mid_burst_loses_nothing(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    worker: Any,
+) -> None:
+    owner = await make_person()
+    poll = await create(client, owner, kind="multiple", max_choices=2, allow_change=True)
+    poll_id, opts = poll["id"], [o["id"] for o in poll["options"]]
+    voters = await make_voters(20_000)
+    engine = live_server.app.ctx.votes
+    first = worker(process=True, outbox_claim_idle_ms=1000, outbox_batch=500)
+    await first.started()
+
+    ballots = burst(voters, opts)
+    casting = asyncio.create_task(cast(engine, poll_id, ballots[:10_000]))
+    held = await _hold_then_kill(redis, first, poll_id, casting)
+    acked = await casting
+    acked |= await cast(engine, poll_id, ballots[10_000:])
+    # The voters whose entries died with the worker change their minds before anyone
+    # reclaims the old entries: replaying those later must not roll the change back.
+    stream = keys.outbox(poll_id)
+    held_users = {int(redis.xrange(stream, i, i)[0][1]["u"]) for i in held[:500]}
+    movers = [p for p in voters if p.user_id in held_users]
+    acked |= await cast(engine, poll_id, changes(movers, opts))
+
+    second = worker(process=True, outbox_claim_idle_ms=1000, outbox_batch=500)
+    await drained(redis, poll_id, within_s=90)
+    await assert_exact(poll_id, acked, redis)
+    assert len(acked) == 20_000 and movers
+    assert "reclaimed" in second.output()
+
+
+@pytest.mark.multiprocess
+async def test_two_workers_drain_one_burst_exactly(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    worker: Any,
+) -> None:
+    owner = await make_person()
+    poll = await create(client, owner, kind="multiple", max_choices=2, allow_change=True)
+    poll_id, opts = poll["id"], [o["id"] for o in poll["options"]]
+    voters = await make_voters(10_000)
+    workers = [worker(process=True, outbox_batch=300) for _ in range(2)]
+    for w in workers:
+        await w.started()
+    engine = live_server.app.ctx.votes
+    acked = await cast(engine, poll_id, burst(voters, opts))
+    # Changes race their own first ballots through the two workers.
+    acked |= await cast(engine, poll_id, changes(voters[::2], opts))
+    acked |= await cast(engine, poll_id, burst(voters[::5], opts))
+    await drained(redis, poll_id, within_s=90)
+    await assert_exact(poll_id, acked, redis)
+    assert all(w.alive() for w in workers)
+
+
+class TcpProxy:
+    """A TCP relay to the database that the test can cut: every open connection is
+    dropped and new ones are refused until it is restored."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+    async def close(self) -> None:
+        if self._server is not None and self._server.is_serving():
+            await self.cut()
+        for task in self._pipes:
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        for src, dst in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(src, dst))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        dst.transport.abort()
+        self._writers.discard(dst)
+
+
+@contextlib.asynccontextmanager
+async def database_outage(settings: Settings) -> Any:
+    """Yields (worker environment overrides, cut, restore) for a real database fault:
+    MySQL through a proxy the test cuts; SQLite locked by another connection holding
+    an exclusive transaction."""
+    if settings.is_mysql:
+        parts = urlsplit(settings.database_url)
+        proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 3306)
+        await proxy.start()
+        user, at, _ = parts.netloc.rpartition("@")
+        via = urlunsplit(parts._replace(netloc=f"{user}{at}127.0.0.1:{proxy.port}"))
+
+        async def cut() -> None:
+            await proxy.cut()
+
+        async def restore() -> None:
+            await proxy.start()
+
+        try:
+            yield {"database_url": via}, cut, restore
+        finally:
+            await proxy.close()
+        return
+
+    path = settings.database_url.removeprefix("sqlite://")
+    lock = sqlite3.connect(path, isolation_level=None, timeout=30)
+
+    async def cut_sqlite() -> None:
+        lock.execute("BEGIN EXCLUSIVE")
+
+    async def restore_sqlite() -> None:
+        lock.execute("COMMIT")
+
+    try:
+        yield {}, cut_sqlite, restore_sqlite
+    finally:
+        lock.close()
+
+
+@pytest.mark.multiprocess
+async def test_database_away_for_ten_seconds_loses_nothing(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    worker: Any,
+    settings: Settings,
+) -> None:
+    owner = await make_person()
+    poll = await create(client, owner, kind="multiple", max_choices=2, allow_change=True)
+    poll_id, opts = poll["id"], [o["id"] for o in poll["options"]]
+    voters = await make_voters(4000)
+    engine = live_server.app.ctx.votes
+    cut: Callable[[], Awaitable[None]]
+    restore: Callable[[], Awaitable[None]]
+    async with database_outage(settings) as (env, cut, restore):
+        w = worker(process=True, outbox_retry_max_s=1, **env)
+        await w.started()
+        acked = await cast(engine, poll_id, burst(voters[:1000], opts))
+        await drained(redis, poll_id)
+
+        await cut()
+        outage_ends = time.monotonic() + 10
+        # Voting goes on in Redis while the database is away.
+        acked |= await cast(engine, poll_id, burst(voters[1000:], opts))
+        acked |= await cast(engine, poll_id, changes(voters[::3], opts))
+        await asyncio.sleep(max(0.0, outage_ends - time.monotonic()))
+        assert backlog(redis, poll_id)[0] > 0  # nothing of it could be written
+        assert w.alive()
+        await restore()
+
+        await drained(redis, poll_id, within_s=60)
+    await assert_exact(poll_id, acked, redis)
+    assert w.alive()
+    log = w.output()
+    assert "failed" in log and "recovered" in log
+
+
+@pytest.mark.multiprocess
+async def test_a_worker_process_exposes_its_own_metrics(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    worker: Any,
+    redis: redis_sync.Redis,
+) -> None:
+    from tests.conftest import free_port
+
+    port = free_port()
+    process = worker(process=True, worker_metrics_port=port)
+    await process.started()
+    owner, voter = await make_person(), await make_person()
+    poll = await create(client, owner)
+    assert (await vote(client, voter, poll, 0)).json()["status"] == "accepted"
+    await drained(redis, poll["id"])
+    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    persisted = [
+        line for line in text.splitlines() if line.startswith("livepolls_outbox_persisted_total ")
+    ]
+    assert persisted and float(persisted[0].split()[1]) >= 1, text[-2000:]

@@ -1,0 +1,68 @@
+"""Finalizing a closed poll: drain its outbox, then store the final counts in the database.
+
+Once the close script has run no ballot enters the poll's stream, so after the stream
+is drained (nothing undelivered, nothing pending on any worker) the ballots table is
+complete. The final counts are computed from that table, the durable record, and
+written with `finalized_at` in one transaction. Idempotent: a finalized poll is left
+alone, and two finalizers racing compute the same counts from the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from app import keys
+from app.config import Settings
+from models import Ballot, Poll, PollOption, PollStatus
+from workers.outbox import drain_poll
+
+
+async def final_counts(poll_id: int) -> Counter[int]:
+    """Per-option counts of the poll's ballots, from the database."""
+    counts: Counter[int] = Counter()
+    rows = (
+        await Ballot.filter(poll_id=poll_id)
+        .group_by("option_ids")
+        .annotate(n=Count("id"))
+        .values_list("option_ids", "n")
+    )
+    for ballot, n in rows:
+        for oid in str(ballot).split(","):
+            counts[int(oid)] += int(n)
+    return counts
+
+
+async def finalize_poll(*, redis: Redis, poll_id: int, consumer: str, settings: Settings) -> str:
+    """`finalized` (now or before), `gone`, `not_closed`, or `pending` when the outbox
+    could not be drained within `finalize_wait_s` (the database is down): try later."""
+    poll = await Poll.get_or_none(id=poll_id)
+    if poll is None:
+        await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+        return "gone"
+    if poll.finalized_at is not None:
+        await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+        return "finalized"
+    if poll.status != PollStatus.CLOSED:
+        return "not_closed"
+    deadline = time.monotonic() + settings.finalize_wait_s
+    drained = await drain_poll(
+        redis, poll_id, consumer=consumer, settings=settings, deadline=deadline
+    )
+    if not drained:
+        return "pending"
+    counts = await final_counts(poll_id)
+    option_ids = await PollOption.filter(poll_id=poll_id).values_list("id", flat=True)
+    async with in_transaction():
+        for oid in option_ids:
+            await PollOption.filter(id=oid).update(vote_count=counts.get(int(oid), 0))  # type: ignore[call-overload]
+        await Poll.filter(id=poll_id, finalized_at=None).update(finalized_at=datetime.now(UTC))
+    await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+    # Empty now, and nothing will be added: its consumer group goes with it.
+    await redis.delete(keys.outbox(poll_id))
+    return "finalized"

@@ -1,0 +1,141 @@
+"""Reconciliation: make Redis and the database agree again, whatever was lost.
+
+Run by an arq cron every `reconcile_interval_s` and once when a worker starts. For
+every open poll and every closed poll not yet finalized:
+
+- close it if its `closes_at` passed while it is still open (the deferred close job
+  was lost), which also asks for its finalization;
+- rebuild its Redis state from the database when missing (Redis flushed or restarted
+  empty), and make sure it is in `keys.ACTIVE_POLLS` with its consumer group;
+- put back ballots the database has but Redis lost in a restart that dropped its last
+  acks (`fold.lua`: rows whose seq is above Redis' seq), so those voters cannot vote
+  twice and seq moves past what clients saw;
+- repair its counts from its voters hash when they disagree (`recount.lua`, atomic);
+- ask for the finalization of closed polls (a duplicate job id is dropped);
+- drop the Redis state of polls deleted from the database behind its back;
+- measure drift: ballots in Redis not yet in the database (the drain backlog) plus
+  rows in the database that Redis does not have, exported as the DRIFT gauge.
+
+Every step is idempotent, so several workers reconciling at once are safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from app import keys
+from app.errors import ApiError
+from app.metrics import DRIFT
+from app.polls.service import close_poll, enqueue_finalize
+from app.polls.state import (
+    drop_state,
+    ensure_outbox_group,
+    ensure_state,
+    fold_lost_ballots,
+    recount_state,
+)
+from models import Ballot, Poll, PollStatus
+
+log = logging.getLogger("livepolls.reconcile")
+
+
+@dataclass
+class ReconcileReport:
+    polls: int = 0
+    closed: list[int] = field(default_factory=list)
+    rebuilt: list[int] = field(default_factory=list)
+    repaired: dict[int, int] = field(default_factory=dict)  # poll -> count fields fixed
+    folded: dict[int, int] = field(default_factory=dict)  # poll -> lost ballots put back
+    finalizing: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)  # dropped from the active set
+    dropped: list[int] = field(default_factory=list)  # deleted polls whose state lingered
+    # poll -> (ballots in Redis not in the database, rows in the database not in Redis)
+    drift: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def total_drift(self) -> int:
+        return sum(a + b for a, b in self.drift.values())
+
+
+async def reconcile(*, redis: Redis, arq: ArqRedis) -> ReconcileReport:
+    report = ReconcileReport()
+    # The active set is read before the polls: a poll added after this read is not in
+    # it, so it cannot be mistaken for a stale member.
+    members = {int(m) for m in await redis.smembers(keys.ACTIVE_POLLS)}  # type: ignore[misc]
+    polls = await Poll.filter(
+        Q(status=PollStatus.OPEN) | Q(status=PollStatus.CLOSED, finalized_at__isnull=True)
+    ).order_by("id")
+    report.polls = len(polls)
+    live = {p.id for p in polls}
+    report.stale = sorted(members - live)
+    if report.stale:
+        await redis.srem(keys.ACTIVE_POLLS, *map(str, report.stale))  # type: ignore[misc]
+        # Deleted without going through delete_poll (a cascade from a deleted owner):
+        # drop the state, or the vote script would keep accepting ballots for it.
+        ids = await Poll.filter(id__in=report.stale).values_list("id", flat=True)
+        kept = {int(i) for i in ids}  # type: ignore[call-overload]
+        report.dropped = [pid for pid in report.stale if pid not in kept]
+        for poll_id in report.dropped:
+            await drop_state(redis, poll_id)
+
+    now = datetime.now(UTC)
+    for poll in polls:
+        if poll.status == PollStatus.OPEN and poll.closes_at is not None and poll.closes_at <= now:
+            try:
+                await close_poll(redis=redis, poll_id=poll.id, principal=None, arq=arq)
+                report.closed.append(poll.id)
+                poll.status = PollStatus.CLOSED
+            except ApiError as exc:  # deleted meanwhile
+                log.info("closing poll %d: %s", poll.id, exc.code)
+                continue
+        if not await redis.exists(keys.meta(poll.id)):
+            if await ensure_state(redis, poll.id) is None:
+                continue
+            report.rebuilt.append(poll.id)
+            log.warning("rebuilt the lost Redis state of poll %d from the database", poll.id)
+        else:
+            await ensure_outbox_group(redis, poll.id)
+            await redis.sadd(keys.ACTIVE_POLLS, str(poll.id))  # type: ignore[misc]
+        folded = await fold_lost_ballots(redis, poll.id)
+        if folded:
+            report.folded[poll.id] = folded
+            log.warning("folded %d ballots Redis had lost back into poll %d", folded, poll.id)
+        fixed = await recount_state(redis, poll.id)
+        if fixed:
+            report.repaired[poll.id] = fixed
+            log.warning("repaired %d counts of poll %d from its voters", fixed, poll.id)
+        if poll.status == PollStatus.CLOSED:
+            await enqueue_finalize(arq, poll.id)
+            report.finalizing.append(poll.id)
+
+    await _measure_drift(redis, [p.id for p in polls], report)
+    return report
+
+
+async def _measure_drift(redis: Redis, poll_ids: list[int], report: ReconcileReport) -> None:
+    if not poll_ids:
+        DRIFT.set(0)
+        return
+    rows = (
+        await Ballot.filter(poll_id__in=poll_ids)
+        .group_by("poll_id")
+        .annotate(n=Count("id"))
+        .values_list("poll_id", "n")
+    )
+    in_db = {int(pid): int(n) for pid, n in rows}
+    pipe = redis.pipeline(transaction=False)
+    for poll_id in poll_ids:
+        pipe.hlen(keys.voters(poll_id))
+    in_redis = await pipe.execute()
+    for poll_id, n_redis in zip(poll_ids, in_redis, strict=True):
+        n_db = in_db.get(poll_id, 0)
+        if n_redis != n_db:
+            report.drift[poll_id] = (max(0, n_redis - n_db), max(0, n_db - n_redis))
+    DRIFT.set(report.total_drift)
