@@ -239,6 +239,16 @@ def server_process(
     started: list[ServerProcess] = []
 
     def start(workers: int = 1, **env: str) -> ServerProcess:
+        # Another process may grab the picked port before the server binds it: retry.
+        for attempt in range(3):
+            try:
+                return launch(workers, env)
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def launch(workers: int, env: dict[str, str]) -> ServerProcess:
         port = free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as out:
