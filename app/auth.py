@@ -71,7 +71,7 @@ async def revoke_token(*, settings: Settings, redis: Redis, principal: Principal
         # Sockets of this user opened with tokens issued before this are refused too.
         "valid_after": principal.issued_at + 1,
     }
-    await redis.publish(keys.REVOCATIONS_CHANNEL, orjson.dumps(message))
+    await redis.publish(keys.revocations(redis), orjson.dumps(message))
 
 
 def utcnow() -> datetime:

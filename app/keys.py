@@ -15,19 +15,35 @@ A poll's keys share the hash tag `{p:<id>}` so each Lua script touches one slot
                             is finalized (workers/outbox.py)
     {p:ID}:pres      zset   "<user id>|<process id>" -> expiry (ms); refreshed by heartbeat
     {p:ID}:presn     hash   user id -> number of processes showing that user
-    {p:ID}:ch        channel tally / presence / poll-change messages for the room
+    {p:ID}:ch:dbN    channel tally / presence / poll-change messages for the room
+
+Pub/sub channels are server-wide, unlike keys, which live in a numbered db: every
+channel name carries the client's db number, so two deployments (or test runs) on
+different dbs of one Redis server never hear each other's rooms.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 OUTBOX_GROUP = "persist"
 
 # Polls whose outbox streams workers drain: open polls and closed ones not yet finalized.
 ACTIVE_POLLS = "polls:active"
-# Nudges idle workers the moment a poll becomes active.
-OUTBOX_WAKEUP = "outbox:wakeup"
-# Token revocations: every web process closes the sockets opened with that jti.
-REVOCATIONS_CHANNEL = "auth:revocations"
+
+
+def _db(redis: Any) -> int:
+    return int(redis.connection_pool.connection_kwargs.get("db") or 0)
+
+
+def outbox_wakeup(redis: Any) -> str:
+    """Nudges idle workers the moment a poll becomes active."""
+    return f"outbox:wakeup:db{_db(redis)}"
+
+
+def revocations(redis: Any) -> str:
+    """Token revocations: every web process closes the sockets opened with that jti."""
+    return f"auth:revocations:db{_db(redis)}"
 
 
 def poll_tag(poll_id: int) -> str:
@@ -62,8 +78,8 @@ def presence_users(poll_id: int) -> str:
     return f"{{p:{poll_id}}}:presn"
 
 
-def channel(poll_id: int) -> str:
-    return f"{{p:{poll_id}}}:ch"
+def channel(redis: Any, poll_id: int) -> str:
+    return f"{{p:{poll_id}}}:ch:db{_db(redis)}"
 
 
 def poll_state_keys(poll_id: int) -> list[str]:

@@ -111,7 +111,7 @@ class VoteEngine:
             "1" if principal.is_guest else "0",
             ballot,
             str(poll_id),
-            keys.channel(poll_id),
+            keys.channel(self._redis, poll_id),
         ]
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()

@@ -168,7 +168,7 @@ async def make_poll(redis: Any, owner: int, *, hidden: bool) -> tuple[Poll, list
 async def reveal(redis: Any, poll: Poll) -> None:
     await Poll.filter(id=poll.id).update(status=PollStatus.OPEN)
     await redis.sadd(keys.ACTIVE_POLLS, str(poll.id))
-    await redis.publish(keys.OUTBOX_WAKEUP, str(poll.id))
+    await redis.publish(keys.outbox_wakeup(redis), str(poll.id))
 
 
 def ballot(i: int, opts: list[int]) -> list[int]:

@@ -12,6 +12,7 @@ import orjson
 import pytest
 import redis as redis_sync
 
+from app import keys
 from app.auth import revoke_token
 from app.config import Settings
 from app.tokens import issue_token
@@ -137,7 +138,7 @@ async def test_logout_publishes_the_revocation(
 ) -> None:
     body = (await client.post("/auth/guest", json={})).json()
     pubsub = live_server.app.ctx.redis.client.pubsub()
-    await pubsub.subscribe("auth:revocations")
+    await pubsub.subscribe(keys.revocations(live_server.app.ctx.redis.client))
     try:
         subscribed = await pubsub.get_message(timeout=2)
         assert subscribed is not None

@@ -92,7 +92,7 @@ async def test_corrupt_counts_are_repaired(
     await cast(live_server.app.ctx.votes, poll["id"], ballots)
     good = redis.hgetall(keys.counts(poll["id"]))
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(keys.channel(poll["id"]))
+    pubsub.subscribe(keys.channel(redis, poll["id"]))
 
     redis.hset(keys.counts(poll["id"]), str(opts[0]), 999)
     redis.hdel(keys.counts(poll["id"]), str(opts[2]))

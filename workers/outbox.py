@@ -239,7 +239,7 @@ class OutboxDrainer:
         while True:
             pubsub: PubSub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(keys.OUTBOX_WAKEUP)
+                await pubsub.subscribe(keys.outbox_wakeup(self.redis))
                 async for _ in pubsub.listen():
                     self._wake.set()
             except RedisError as exc:

@@ -339,7 +339,7 @@ async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> No
     await drop_state(redis, poll.id)
     await poll.delete()
     await redis.publish(
-        keys.channel(poll.id), orjson.dumps({"type": "POLL_DELETED", "poll_id": poll.id})
+        keys.channel(redis, poll.id), orjson.dumps({"type": "POLL_DELETED", "poll_id": poll.id})
     )
 
 
@@ -362,4 +362,4 @@ async def publish_poll_update(
     message: dict[str, Any] = {"type": "POLL_UPDATED", "poll": poll_json(poll, options)}
     if tally is not None:
         message["results"] = results_json(tally, effective_status(poll), [o.id for o in options])
-    await redis.publish(keys.channel(poll.id), orjson.dumps(message))
+    await redis.publish(keys.channel(redis, poll.id), orjson.dumps(message))

@@ -90,7 +90,7 @@ async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
     await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids))  # type: ignore[misc]
     if active:
         # Idle workers start draining the poll's outbox now rather than at their next refresh.
-        await redis.publish(keys.OUTBOX_WAKEUP, str(poll_id))
+        await redis.publish(keys.outbox_wakeup(redis), str(poll_id))
 
 
 async def ensure_outbox_group(redis: Redis, poll_id: int) -> None:
@@ -136,7 +136,7 @@ async def recount_state(redis: Redis, poll_id: int) -> int | None:
     """Repair the counts from the voters hash (atomic); the number of fields fixed, or
     None when the poll has no state."""
     out = await RECOUNT.run(
-        redis, keys.poll_state_keys(poll_id)[:4], [str(poll_id), keys.channel(poll_id)]
+        redis, keys.poll_state_keys(poll_id)[:4], [str(poll_id), keys.channel(redis, poll_id)]
     )
     if isinstance(out, list):
         return None
@@ -176,7 +176,7 @@ async def fold_lost_ballots(redis: Redis, poll_id: int) -> int:
         changed += int(await FOLD.run(redis, fold_keys, args))
     tally = await read_tally(redis, poll_id)
     if tally is not None:
-        await redis.publish(keys.channel(poll_id), results_message(tally))
+        await redis.publish(keys.channel(redis, poll_id), results_message(tally))
     return changed
 
 

@@ -149,7 +149,7 @@ class Hub:
             room = self.rooms[poll_id] = Room(poll_id, poll, window=self._base_window)
             room.subscribed = asyncio.get_running_loop().create_future()
             try:
-                await self._pubsub.subscribe(keys.channel(poll_id))
+                await self._pubsub.subscribe(keys.channel(self._redis, poll_id))
             except Exception as exc:
                 room.subscribed.set_exception(exc)
                 room.subscribed.exception()  # retrieved: joiners get it below
@@ -202,7 +202,7 @@ class Hub:
         if room.timer is not None:
             room.timer.cancel()
         with contextlib.suppress(Exception):
-            await self._pubsub.unsubscribe(keys.channel(room.poll_id))
+            await self._pubsub.unsubscribe(keys.channel(self._redis, room.poll_id))
 
     # --- incoming pub/sub --------------------------------------------------------------
 
@@ -211,7 +211,7 @@ class Hub:
         # not-ready) while Redis is down, and resubscribe when it comes back.
         while True:
             try:
-                await self._pubsub.subscribe(keys.REVOCATIONS_CHANNEL)
+                await self._pubsub.subscribe(keys.revocations(self._redis))
                 async for message in self._pubsub.listen():
                     if message["type"] == "message":
                         self._dispatch(message["channel"], message["data"])
@@ -231,23 +231,28 @@ class Hub:
                     self._on_results(room, tally.seq, tally.total, results_message(tally))
 
     def _dispatch(self, channel: str, data: str) -> None:
-        if channel == keys.REVOCATIONS_CHANNEL:
-            self._on_revoked(orjson.loads(data))
-            return
-        message = orjson.loads(data)
-        room = self.rooms.get(int(message.get("poll_id") or message.get("poll", {}).get("id", 0)))
-        if room is None:
-            return
-        kind = message["type"]
-        if kind == "RESULTS":
-            self._on_results(room, int(message["seq"]), int(message["total"]), data.encode())
-        elif kind == "PRESENCE":
-            room.viewers = int(message["viewers"])
-            self._schedule(room)
-        elif kind == "POLL_UPDATED":
-            self._on_poll_updated(room, message)
-        elif kind == "POLL_DELETED":
-            self.spawn(self._on_deleted(room))
+        try:
+            message = orjson.loads(data)
+            if channel == keys.revocations(self._redis):
+                self._on_revoked(message)
+                return
+            kind = message["type"]
+            poll_id = message["poll"]["id"] if kind == "POLL_UPDATED" else message["poll_id"]
+            room = self.rooms.get(int(poll_id))
+            if room is None:
+                return
+            if kind == "RESULTS":
+                self._on_results(room, int(message["seq"]), int(message["total"]), data.encode())
+            elif kind == "PRESENCE":
+                room.viewers = int(message["viewers"])
+                self._schedule(room)
+            elif kind == "POLL_UPDATED":
+                self._on_poll_updated(room, message)
+            elif kind == "POLL_DELETED":
+                self.spawn(self._on_deleted(room))
+        except (ValueError, KeyError, TypeError):
+            # Not ours or not well formed: one bad message must not cost the subscription.
+            log.warning("ignored a malformed message on %s: %.200s", channel, data)
 
     def _on_results(self, room: Room, seq: int, total: int, payload: bytes) -> None:
         if seq <= room.seq:

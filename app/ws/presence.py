@@ -37,7 +37,7 @@ class Presence:
 
     async def _run(self, op: str, poll_id: int, user_ids: list[int]) -> int:
         keys_ = [keys.presence(poll_id), keys.presence_users(poll_id)]
-        args = [op, self._ttl_ms, keys.channel(poll_id), poll_id]
+        args = [op, self._ttl_ms, keys.channel(self._redis, poll_id), poll_id]
         args += [self._member(u) for u in user_ids]
         return int(await PRESENCE.run(self._redis, keys_, args))
 
