@@ -135,9 +135,9 @@ async def open_page(
     page.set_default_timeout(10_000)
     watched = Watched(page)
 
-    def on_dialog(dialog: Dialog) -> None:
+    async def on_dialog(dialog: Dialog) -> None:
         watched.dialogs.append(f"{dialog.type}: {dialog.message}")
-        asyncio.ensure_future(dialog.dismiss())
+        await dialog.dismiss()
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -48,11 +48,13 @@ QR_MAX_AGE_S = 3600
 bp.static("/static", STATIC, name="static")
 
 
-@bp.on_response
 async def security_headers(request: Request, response: HTTPResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("Cache-Control", REVALIDATE)
+
+
+bp.middleware(security_headers, "response")
 
 
 async def _page(name: str) -> HTTPResponse:

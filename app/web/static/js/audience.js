@@ -117,7 +117,12 @@ function onJoined(m) {
   } else {
     state.results = m.poll.status === 'draft' ? null : { hidden: true, total: null };
   }
-  if (first && state.myVote) state.selection = new Set(state.myVote.map(Number));
+  const locked = !(m.poll.allow_change && m.poll.status === 'open');
+  if (state.myVote && (first || locked)) {
+    // A ballot that can no longer change is what the boxes show; otherwise an
+    // unsubmitted selection survives the reconnection.
+    state.selection = new Set(state.myVote.map(Number));
+  }
   if (state.pending) {
     if (sameSet(state.myVote, state.pending.ids)) {
       state.pending = null;
@@ -246,6 +251,7 @@ function showNotice(text, tone = 'info') {
 
 function stopWith(text, withHomeLink = false) {
   room.stop();
+  el.conn.hidden = true;
   el.poll.hidden = true;
   showNotice(text, 'warn');
   if (withHomeLink) el.notice.append(' ', h('a', { href: '/', text: 'Enter another code' }));
