@@ -264,7 +264,9 @@ async def test_a_cut_connection_reconnects_and_resyncs(web: Web, browser: Any) -
     page = watched.page
     await page.goto(f"{web.proxied_url}/p/{poll['code']}")
     await expect_live(page)
-    await page.get_by_role("button", name="Soup").click()
+    # By keyboard: the answers are real buttons.
+    await page.get_by_role("button", name="Soup").focus()
+    await page.keyboard.press("Enter")
     await expect(page.locator("#vote-state")).to_have_text("Your vote is counted.")
     await expect_counts(page, "#chart", [1, 0, 0], 1)
     await page.evaluate("window.__sameDocument = true")
@@ -335,6 +337,12 @@ async def test_draft_multiple_choice_and_an_already_counted_ballot(web: Web, bro
     owner = await api_owner(web.base_url)
     host = await open_page(browser, PROJECTOR)
     hp = host.page
+    await hp.goto(f"{web.base_url}/host")
+    form = hp.locator("form", has=hp.get_by_role("heading", name="Sign in"))
+    await form.get_by_label("Username").fill(owner["username"])
+    await form.get_by_label("Password").fill("not the password")
+    await form.get_by_role("button", name="Sign in").click()
+    await expect(form.get_by_role("alert")).to_have_text("Wrong username or password.")
     await sign_in(hp, web.base_url, owner)
 
     # A field error from the API lands next to its field.
@@ -395,5 +403,27 @@ async def test_draft_multiple_choice_and_an_already_counted_ballot(web: Web, bro
     for p in (one.page, two.page):
         await expect_counts(p, "#chart", [1, 1, 0], 1)
         await expect(p.locator("#chart li.row .pct")).to_have_text(["100%", "100%", "0%"])
-    # Chromium logs the deliberate 422 above as a failed resource load.
-    no_problems(host, one, two, allow_console=("status of 422",))
+    # Chromium logs the deliberate 401 and 422 above as failed resource loads.
+    no_problems(host, one, two, allow_console=("status of 422", "status of 401"))
+
+
+async def test_a_refused_guest_token_is_replaced(web: Web, browser: Any) -> None:
+    owner = await api_owner(web.base_url)
+    poll = await api_poll(web.base_url, owner, question="Tea?", options=["Yes", "No"])
+    watched = await open_page(browser, PHONE)
+    page = watched.page
+    await page.goto(f"{web.base_url}/")
+    stale = '{"access_token": "not.a.token", "token_type": "Bearer", "expires_in": 60}'
+    await page.evaluate(f"localStorage.setItem('livepolls.guest', {stale!r})")
+    await page.goto(f"{web.base_url}/p/{poll['code']}")
+    await expect_live(page, within_ms=RECONNECT_MS)
+    await page.get_by_role("button", name="Yes").click()
+    await expect(page.locator("#vote-state")).to_have_text("Your vote is counted.")
+    token = await page.evaluate("JSON.parse(localStorage.getItem('livepolls.guest')).access_token")
+    assert token != "not.a.token"
+    # The new token is kept and reused: a reload is the same voter.
+    await page.reload()
+    await expect(page.locator("#vote-state")).to_have_text("You have voted.", timeout=WAIT_MS)
+    await expect(page.get_by_role("button", name="Yes")).to_have_attribute("aria-pressed", "true")
+    # The refused handshake and the 401 that explains it are logged by Chromium.
+    no_problems(watched, allow_console=("WebSocket connection", "status of 401"))
