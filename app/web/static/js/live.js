@@ -38,22 +38,25 @@ export class LiveRoom {
     this.lastHeard = 0;
     this.stopped = false;
     this.refs = 0;
+    // Back online, or a phone's screen on again: retry now instead of after the backoff.
     this.wake = () => {
-      if (!this.stopped && this.timer !== null) this.connectNow();
+      if (!this.stopped && this.timer !== null && document.visibilityState === 'visible') {
+        this.connectNow();
+      }
     };
-    window.addEventListener('online', this.wake);
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') this.wake();
-    });
   }
 
   start() {
     this.stopped = false;
+    window.addEventListener('online', this.wake);
+    document.addEventListener('visibilitychange', this.wake);
     this.connectNow();
   }
 
   stop() {
     this.stopped = true;
+    window.removeEventListener('online', this.wake);
+    document.removeEventListener('visibilitychange', this.wake);
     clearTimeout(this.timer);
     this.timer = null;
     this.detach(1000, 'bye');
