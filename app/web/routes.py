@@ -1,0 +1,95 @@
+"""Routes of the browser client: the pages, their static files, the join QR code.
+
+Every response of this blueprint carries the security headers below. The pages load
+only same-origin scripts and styles (no inline code, no inline handlers), so the
+Content-Security-Policy forbids everything else; an injected `<img onerror=...>`
+could not run even if one got into the DOM (the pages never use innerHTML).
+
+`GET /p/{code}/qr.svg` is public: it encodes nothing but the join link, which is
+written on the projector anyway. The link's origin is the request's own (Sanic only
+trusts forwarded host and scheme when PROXIES_COUNT is set), so it matches what the
+host page shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, file, raw
+
+from app.polls import service
+from app.web.qr import join_link, qr_svg
+
+bp = Blueprint("web")
+
+HERE = Path(__file__).resolve().parent
+PAGES = HERE / "pages"
+STATIC = HERE / "static"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# Pages and static files are revalidated on every load (they are not fingerprinted,
+# so a long max-age would pin old code after a deploy); Last-Modified makes it a 304.
+REVALIDATE = "no-cache"
+QR_MAX_AGE_S = 3600
+
+bp.static("/static", STATIC, name="static")
+
+
+async def security_headers(request: Request, response: HTTPResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", REVALIDATE)
+
+
+bp.middleware(security_headers, "response")
+
+
+async def _page(name: str) -> HTTPResponse:
+    return await file(PAGES / name, mime_type="text/html; charset=utf-8")
+
+
+@bp.get("/")
+async def home(request: Request) -> HTTPResponse:
+    return await _page("index.html")
+
+
+@bp.get("/host")
+async def host(request: Request) -> HTTPResponse:
+    return await _page("host.html")
+
+
+@bp.get("/p/<code>")
+async def audience(request: Request, code: str) -> HTTPResponse:
+    # Served for any code: the page itself tells the visitor when no poll has it.
+    return await _page("poll.html")
+
+
+@bp.get("/p/<code>/qr.svg")
+async def join_qr(request: Request, code: str) -> HTTPResponse:
+    poll = await service.find_poll(code=code)
+    link = join_link(f"{request.scheme}://{request.host}", poll.code)
+    etag = '"' + hashlib.sha256(link.encode()).hexdigest()[:32] + '"'
+    headers = {
+        "Cache-Control": f"public, max-age={QR_MAX_AGE_S}",
+        "ETag": etag,
+        # The picture depends on the origin it was asked on.
+        "Vary": "Host",
+        # Opened on its own, the SVG may not load anything either.
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+    }
+    if etag in request.headers.get("if-none-match", ""):
+        return HTTPResponse(status=304, headers=headers)
+    return raw(qr_svg(link), content_type="image/svg+xml; charset=utf-8", headers=headers)

@@ -1,0 +1,146 @@
+"""The browser client over plain HTTP: pages, headers, static files, the join QR code."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+import pytest
+
+from app.web.qr import join_link, qr_svg
+from app.web.routes import CSP, PAGES, STATIC
+from tests.conftest import ROOT, LiveServer
+from tests.test_polls import create
+
+PAGE_PATHS = ["/", "/host", "/p/ABC234", "/p/abc234", "/p/not-a-code"]
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.script_text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        if self.tags and self.tags[-1][0] in ("script", "style"):
+            self.script_text += data.strip()
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+async def test_pages_carry_the_csp_and_security_headers(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    r = await client.get(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["content-security-policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in PAGES.glob("*.html")))
+async def test_pages_have_no_inline_code_and_load_only_our_files(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    parser = Tags()
+    parser.feed((PAGES / page).read_text())
+    assert parser.script_text == "", "inline <script> or <style>"
+    scripts = [attrs for tag, attrs in parser.tags if tag == "script"]
+    assert scripts and all(a.get("type") == "module" and a.get("src") for a in scripts)
+    for tag, attrs in parser.tags:
+        assert tag != "style"
+        assert "style" not in attrs, f"inline style on <{tag}>"
+        assert not [a for a in attrs if a.startswith("on")], f"inline handler on <{tag}>"
+    urls = [a.get("src") or a.get("href") for t, a in parser.tags if t in ("script", "link")]
+    for url in urls:
+        assert url and url.startswith("/static/")
+        r = await client.get(url)
+        assert r.status_code == 200, url
+        assert r.headers["x-content-type-options"] == "nosniff"
+        expected = {"js": "javascript", "css": "text/css", "svg": "image/svg+xml"}
+        assert expected[url.rsplit(".", 1)[1]] in r.headers["content-type"]
+
+
+def test_scripts_never_parse_strings_as_html() -> None:
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function"
+    )
+    for module in sorted((STATIC / "js").glob("*.js")):
+        assert not sinks.search(module.read_text()), module.name
+
+
+def test_every_client_file_is_package_data() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["app"]
+    app_dir = ROOT / "app"
+    for folder in (PAGES, STATIC):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                relative = path.relative_to(app_dir).as_posix()
+                assert any(fnmatch.fnmatch(relative, g) for g in globs), relative
+
+
+async def test_static_files_stay_inside_their_folder(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/static/js/nope.js")).status_code == 404
+    for path in ("/static/../routes.py", "/static/%2e%2e/routes.py", "/static/../../main.py"):
+        r = await client.get(path)
+        assert r.status_code == 404, path
+        assert "import" not in r.text
+
+
+async def test_join_qr_code_is_public_svg_of_the_join_link(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    poll = await create(client, await make_person())
+    r = await client.get(f"/p/{poll['code'].lower()}/qr.svg")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["cache-control"] == "public, max-age=3600"
+    assert r.headers["vary"] == "Host"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    link = join_link(live_server.base_url, poll["code"])
+    assert link == f"{live_server.base_url}/p/{poll['code']}"
+    root = ET.fromstring(r.content)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.get("viewBox") and root.get("width") is None
+    assert root.findtext("{http://www.w3.org/2000/svg}title") == link
+    assert r.content == qr_svg(link)
+
+    again = await client.get(
+        f"/p/{poll['code']}/qr.svg", headers={"If-None-Match": r.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+
+
+@pytest.mark.parametrize("code", ["ZZZZZZ", "abc", "ABCDE1", "%3Cscript%3E"])
+async def test_qr_code_of_an_unknown_code_is_a_json_404(
+    client: httpx.AsyncClient, live_server: LiveServer, code: str
+) -> None:
+    r = await client.get(f"/p/{code}/qr.svg")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+async def test_client_routes_stay_out_of_the_api_spec(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/docs/openapi.json")).json()["paths"]
+    assert "/polls" in paths
+    leaked = [p for p in paths if p == "/" or p.startswith(("/p/", "/host", "/static"))]
+    assert leaked == []
+
+
+def test_csp_allows_no_inline_code() -> None:
+    assert "'unsafe-inline'" not in CSP and "'unsafe-eval'" not in CSP
