@@ -61,6 +61,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--wb-rate", type=int, help="scenario 6 steady rate")
     p.add_argument("--slow-members", type=int)
     p.add_argument("--slow-rate", type=int)
+    p.add_argument("--slow-duration", type=float, help="seconds of the phase with paused readers")
     p.add_argument(
         "--no-early-stop", action="store_true", help="run every rate even when saturated"
     )
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         wb_rate=args.wb_rate,
         slow_members=args.slow_members,
         slow_rate=args.slow_rate,
+        slow_duration_s=args.slow_duration,
         early_stop=False if args.no_early_stop else None,
     )
     targets = ["livepolls", "node"] if args.target == "both" else [args.target]

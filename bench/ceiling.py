@@ -165,7 +165,7 @@ async def _run(procs: int, seconds: float) -> None:
             print(
                 f"{rate:>10} {v.in_window_acks / seconds:>10.0f} "
                 f"{v.latency.summary_ms()['p99_ms']:>8} "
-                f"{cpu / max(1, v.ok) * 1e6:>12.1f} {100 * cpu / wall:>10.0f}"
+                f"{v.gen_cpu_s / max(1, v.ok) * 1e6:>12.1f} {100 * cpu / wall:>10.0f}"
             )
             await pool.call_all("close_all", {}, object)
             await pool.call("connect", specs, ConnectReport)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import random
 import time
@@ -94,6 +95,7 @@ class VoteReport:
     max_seq: dict[int, int] = field(default_factory=dict)
     votes: list[tuple[float, int]] = field(default_factory=list)  # (scheduled, seq) if kept
     acks: list[tuple[int, float]] = field(default_factory=list)  # (poll id, ack time) if kept
+    cpu_s: float = 0.0  # this process's CPU while sending and waiting for the acks
 
 
 @dataclass(slots=True)
@@ -357,38 +359,23 @@ class Gen:
             meta.append((poll.id, c.user_id, (opt,)))
         report = VoteReport(planned=mine)
 
-        k = 0
-        loop_sleep = asyncio.sleep
-        monotonic = time.monotonic
-        while k < mine:
-            now = monotonic()
-            due = t0 + (proc + k * procs) / rate
-            if due > now:
-                # timers tick in whole milliseconds: sleeping less would spin the CPU that
-                # the server needs; the votes due meanwhile go out together on waking
-                await loop_sleep(max(due - now, 0.001))
-                continue
-            burst = 0
-            while k < mine and t0 + (proc + k * procs) / rate <= now:
-                c = clients[k % n]
-                if c.is_open:
-                    c.send_text(frames[k])
-                    sent_t[k] = now
-                    self.pending += 1
-                    report.sent += 1
-                else:
-                    self.ack_status[k] = "not_open"
-                    report.not_open += 1
-                k += 1
-                burst += 1
-                if burst >= 256:
-                    break
-            if burst >= 256:
-                await loop_sleep(0)
-        self.all_sent = True
-        if self.pending > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.drained.wait(), spec.drain_s)
+        # No cyclic GC while the clock runs: a full collection over the sockets, the
+        # frames and the tallies of earlier steps stalls the loop for tens of ms, which
+        # would read as server latency. Collected once the acks are in.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        cpu = time.process_time()
+        try:
+            await self._send(spec, clients, frames, sent_t, report)
+            self.all_sent = True
+            if self.pending > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.drained.wait(), spec.drain_s)
+        finally:
+            report.cpu_s = time.process_time() - cpu
+            gc.enable()
+            gc.unfreeze()
 
         measured_from = t0 + spec.warmup_s
         measured_to = measured_from + spec.duration_s
@@ -430,6 +417,45 @@ class Gen:
                     report.latency.record((ack - sched) * 1e6)
         report.statuses = dict(statuses)
         return report
+
+    async def _send(
+        self,
+        spec: VoteSpec,
+        clients: list[WsClient],
+        frames: list[bytes],
+        sent_t: list[float],
+        report: VoteReport,
+    ) -> None:
+        """Send vote k at t0 + (proc + k * procs) / rate, open loop."""
+        n = len(clients)
+        rate, procs, proc, t0 = spec.rate, self.procs, self.proc, spec.t0
+        mine = len(frames)
+        k = 0
+        loop_sleep = asyncio.sleep
+        monotonic = time.monotonic
+        while k < mine:
+            now = monotonic()
+            due = t0 + (proc + k * procs) / rate
+            if due > now:
+                # timers tick in whole milliseconds: sleeping less would spin the CPU that
+                # the server needs; the votes due meanwhile go out together on waking
+                await loop_sleep(max(due - now, 0.001))
+                continue
+            burst = 0
+            while k < mine and t0 + (proc + k * procs) / rate <= now and burst < 256:
+                c = clients[k % n]
+                if c.is_open:
+                    c.send_text(frames[k])
+                    sent_t[k] = now
+                    self.pending += 1
+                    report.sent += 1
+                else:
+                    self.ack_status[k] = "not_open"
+                    report.not_open += 1
+                k += 1
+                burst += 1
+            if burst >= 256:
+                await loop_sleep(0)  # let the acks in when far behind
 
     async def wait_seq(self, seq: int, timeout_s: float) -> SeqReport:
         """Wait until every healthy member has seen a results seq >= seq."""

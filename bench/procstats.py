@@ -74,6 +74,16 @@ def sample(roots: list[int]) -> Sample:
     return Sample(ticks * TICK_S, rss, tuple(pids))
 
 
+def machine_busy_s() -> tuple[float, float]:
+    """(CPU seconds all cores spent busy outside interrupts, in interrupts) since boot.
+
+    Interrupt time (irq + softirq) is not charged to any process; on loopback it is
+    mostly the packets of the run itself."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + steal) * TICK_S, (irq + softirq) * TICK_S
+
+
 def find_pids(name: str) -> list[int]:
     """Pids whose command name (comm) is exactly name, e.g. 'mariadbd', 'redis-server'."""
     out = []

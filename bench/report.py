@@ -26,8 +26,9 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("send_lag_p99_ms", "gen lag p99", ""),
         ("server_cpu_us_per_vote", "srv us/vote", "lower"),
         ("redis_cpu_us_per_vote", "redis us/vote", "lower"),
-        ("gen_cpu_us_per_vote", "gen us/vote", ""),
+        ("gen_schedule_cpu_us_per_vote", "gen us/vote", ""),
         ("server_rss_mb", "srv RSS MB", "lower"),
+        ("other_cpu_pct", "other CPU %", ""),
     ],
     "fanout": [
         ("results_p50_ms", "RESULTS p50", "lower"),
@@ -40,6 +41,7 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("server_cpu_us_per_vote", "srv us/vote", "lower"),
         ("gen_cpu_us_per_frame", "gen us/frame", ""),
         ("server_rss_mb", "srv RSS MB", "lower"),
+        ("other_cpu_pct", "other CPU %", ""),
     ],
     "idle": [
         ("opened", "open", "higher"),

@@ -141,8 +141,8 @@ def generator_figures(by_target: dict[str, list[ScenarioResult]]) -> dict[str, A
     for results in by_target.values():
         for r in results:
             for row in r.rows:
-                if r.name == "acks" and row.get("gen_cpu_us_per_vote"):
-                    per_vote.append(float(row["gen_cpu_us_per_vote"]))
+                if r.name == "acks" and row.get("gen_schedule_cpu_us_per_vote"):
+                    per_vote.append(float(row["gen_schedule_cpu_us_per_vote"]))
                 if r.name.startswith("fanout") and row.get("gen_cpu_us_per_frame"):
                     per_frame.append(float(row["gen_cpu_us_per_frame"]))
     out: dict[str, Any] = {}

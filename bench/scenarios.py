@@ -83,6 +83,7 @@ class Scale:
     slow_fraction: float = 0.01
     slow_rate: int = 200
     slow_options: int = 20
+    slow_duration_s: float = 30.0  # the phase with paused readers
 
 
 FULL = Scale()
@@ -111,6 +112,7 @@ QUICK = Scale(
     slow_members=100,
     slow_fraction=0.02,
     slow_rate=50,
+    slow_duration_s=2.0,
 )
 
 
@@ -190,6 +192,8 @@ class Usage:
     mysql_cpu_s: float | None = None
     server_rss_start: int = 0
     server_rss_end: int = 0
+    machine_busy_s: float = 0.0  # every process on the machine, all cores
+    irq_s: float = 0.0  # interrupts (loopback packets) on all cores
 
     def per(self, n: int, what: str) -> dict[str, float | None]:
         def us(s: float | None) -> float | None:
@@ -202,10 +206,25 @@ class Usage:
             f"mysql_cpu_us_per_{what}": us(self.mysql_cpu_s),
         }
 
+    @property
+    def other_cpu_s(self) -> float:
+        """CPU used meanwhile by everything that is not the server, the generator, Redis
+        or MySQL (other jobs on the machine): high values make a run noisy."""
+        ours = (
+            self.server_cpu_s + self.gen_cpu_s + (self.redis_cpu_s or 0) + (self.mysql_cpu_s or 0)
+        )
+        return max(0.0, self.machine_busy_s - ours)
+
     def summary(self) -> dict[str, float | None]:
+        def pct(s: float) -> float:
+            return round(100 * s / self.wall_s, 1) if self.wall_s else 0.0
+
         return {
-            "server_cpu_pct": round(100 * self.server_cpu_s / self.wall_s, 1) if self.wall_s else 0,
-            "gen_cpu_pct": round(100 * self.gen_cpu_s / self.wall_s, 1) if self.wall_s else 0,
+            "server_cpu_pct": pct(self.server_cpu_s),
+            "gen_cpu_pct": pct(self.gen_cpu_s),
+            "redis_cpu_pct": pct(self.redis_cpu_s or 0.0),
+            "other_cpu_pct": pct(self.other_cpu_s),
+            "irq_cpu_pct": pct(self.irq_s),
             "server_rss_mb": round(self.server_rss_end / MB, 1),
         }
 
@@ -215,19 +234,23 @@ class Meter:
         self.ctx, self.pool = ctx, pool
         self.mysqld = procstats.find_pids("mariadbd") + procstats.find_pids("mysqld")
 
-    def _read(self) -> tuple[float, procstats.Sample, procstats.Sample, float | None, float | None]:
+    def _read(
+        self,
+    ) -> tuple[
+        float, procstats.Sample, procstats.Sample, float | None, float | None, tuple[float, float]
+    ]:
         server = procstats.sample(self.ctx.target.server_roots())
         gen = procstats.sample(self.pool.pids)
         red = redis_cpu_s(self.ctx.redis_url) if self.ctx.redis_url else None
         my = procstats.sample(self.mysqld).cpu_s if self.ctx.target.has_mysql else None
-        return time.monotonic(), server, gen, red, my
+        return time.monotonic(), server, gen, red, my, procstats.machine_busy_s()
 
     def start(self) -> None:
         self.s0 = self._read()
 
     def stop(self) -> Usage:
-        t1, s1, g1, r1, m1 = self._read()
-        t0, s0, g0, r0, m0 = self.s0
+        t1, s1, g1, r1, m1, b1 = self._read()
+        t0, s0, g0, r0, m0, b0 = self.s0
         return Usage(
             wall_s=t1 - t0,
             server_cpu_s=s1.cpu_s - s0.cpu_s,
@@ -236,6 +259,8 @@ class Meter:
             mysql_cpu_s=m1 - m0 if m1 is not None and m0 is not None else None,
             server_rss_start=s0.rss_bytes,
             server_rss_end=s1.rss_bytes,
+            machine_busy_s=b1[0] - b0[0],
+            irq_s=b1[1] - b0[1],
         )
 
 
@@ -256,6 +281,7 @@ class Votes:
     max_seq: dict[int, int] = field(default_factory=dict)
     votes: list[tuple[float, int]] = field(default_factory=list)
     acks: list[tuple[int, float]] = field(default_factory=list)
+    gen_cpu_s: float = 0.0  # generator CPU during the schedule and the wait for acks
 
     @classmethod
     def of(cls, reports: list[VoteReport]) -> Votes:
@@ -274,6 +300,7 @@ class Votes:
                 v.max_seq[poll] = max(seq, v.max_seq.get(poll, -1))
             v.votes.extend(r.votes)
             v.acks.extend(r.acks)
+            v.gen_cpu_s += r.cpu_s
         v.statuses = add_counters(r.statuses for r in reports)
         return v
 
@@ -298,6 +325,9 @@ class Votes:
             "statuses": self.statuses,
             "send_lag_p99_ms": self.send_lag.summary_ms()["p99_ms"],
             "votes_sent": self.sent,
+            "gen_schedule_cpu_us_per_vote": round(self.gen_cpu_s / self.ok * 1e6, 2)
+            if self.ok
+            else None,
         }
 
 
@@ -862,8 +892,11 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         "slow_members": n_slow,
         "rate": s.slow_rate,
         "options": s.slow_options,
-        "duration_s": s.duration_s,
+        "baseline_duration_s": s.duration_s,
+        "slow_duration_s": s.slow_duration_s,
         "phases": "baseline (everyone reads), then the same with the slow members paused",
+        "note": "RESULTS reach a paused reader at ~20 frames/s (a few KB/s): the kernel "
+        "buffers absorb minutes of it before the server's own send buffer limit is reached",
     }
     poll = await ctx.api.create_poll(ctx.owner, options=s.slow_options, allow_change=True)
     await connect(ctx, pool, await ctx.users.get(n), [poll.id], sample=s.fanout_sample)
@@ -880,7 +913,10 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         watcher = asyncio.create_task(_peak_rss(ctx.target, stop))
         meter = Meter(ctx, pool)
         meter.start()
-        votes, t0 = await run_votes(ctx, pool, [poll], s.slow_rate, mode="change", keep_votes=True)
+        duration = s.duration_s if phase == "baseline" else s.slow_duration_s
+        votes, t0 = await run_votes(
+            ctx, pool, [poll], s.slow_rate, mode="change", keep_votes=True, duration_s=duration
+        )
         final = votes.max_seq.get(poll.id, 0)
         seqs = await pool.call_all(
             "wait_seq", {"seq": final, "timeout_s": s.seq_timeout_s}, SeqReport
@@ -888,7 +924,7 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         usage = meter.stop()
         stop.set()
         rss_peak = await watcher
-        window = (t0 + s.warmup_s, t0 + s.warmup_s + s.duration_s)
+        window = (t0 + s.warmup_s, t0 + s.warmup_s + duration)
         fan = await pool.call_all(
             "fanout_latency", {"votes": votes.votes, "window": window}, FanoutReport
         )
@@ -968,6 +1004,8 @@ async def run_scenario(ctx: Ctx, name: str) -> ScenarioResult:
         ctx.log(f"  ERROR {res.error}\n{traceback.format_exc()}")
     finally:
         await pool.stop()
+    dead = ctx.target.dead()
+    res.checks.append(Check("server processes alive", not dead, "; ".join(dead)))
     res.seconds = round(time.monotonic() - started, 1)
     for c in res.checks:
         ctx.log(f"  check {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")

@@ -92,6 +92,8 @@ def _port_free(port: int) -> bool:
     import socket
 
     with socket.socket() as s:
+        # as servers do: connections of an earlier run in TIME_WAIT must not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -125,6 +127,10 @@ class Target(Protocol):
         """Ballot rows per poll in MySQL (only when has_mysql)."""
         ...
 
+    def dead(self) -> list[str]:
+        """Started processes that have exited, with the tail of their log."""
+        ...
+
     def describe(self) -> dict[str, Any]: ...
 
 
@@ -156,6 +162,12 @@ class Common:
                     if not m.alive():
                         raise ServerError(f"{m.name} exited ({m.proc.returncode}):\n{m.tail()}")
                 if await api.ready():
+                    # a worker that fails at import dies a moment after the web is ready
+                    await asyncio.sleep(1.5)
+                    dead = [m for m in procs if not m.alive()]
+                    if dead:
+                        m = dead[0]
+                        raise ServerError(f"{m.name} exited ({m.proc.returncode}):\n{m.tail()}")
                     return
                 await asyncio.sleep(0.25)
             tails = "\n".join(f"--- {m.name}\n{m.tail()}" for m in procs)
@@ -247,6 +259,8 @@ class Livepolls(Common):
                 "ALLOWED_ORIGINS": f"http://127.0.0.1:{self.port},http://localhost:{self.port}",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONUNBUFFERED": "1",
+                # the checkout under test, ahead of any editable install of another one
+                "PYTHONPATH": str(self.repo) + os.pathsep + env.get("PYTHONPATH", ""),
             }
         )
         env.update(self.extra_env)
@@ -310,6 +324,13 @@ class Livepolls(Common):
 
     def worker_roots(self) -> list[int]:
         return [m.proc.pid for m in self.workers]
+
+    def dead(self) -> list[str]:
+        return [
+            f"{m.name} exited ({m.proc.returncode}): {m.tail(10)}"
+            for m in [self.web, *self.workers]
+            if m is not None and not m.alive()
+        ]
 
     def mysql_counts(self, poll_ids: list[int]) -> dict[int, int]:
         if not poll_ids:
@@ -411,6 +432,10 @@ class NodePeer(Common):
     def worker_roots(self) -> list[int]:
         return []
 
+    def dead(self) -> list[str]:
+        p = self.proc
+        return [f"node exited ({p.proc.returncode}): {p.tail(10)}"] if p and not p.alive() else []
+
     def mysql_counts(self, poll_ids: list[int]) -> dict[int, int]:
         raise NotImplementedError("the node peer has no database")
 
@@ -451,6 +476,9 @@ class External:
 
     def worker_roots(self) -> list[int]:
         return []
+
+    def dead(self) -> list[str]:
+        return [f"pid {p} is gone" for p in self.pids if not Path(f"/proc/{p}").exists()]
 
     def mysql_counts(self, poll_ids: list[int]) -> dict[int, int]:
         raise NotImplementedError("no database access for an external server")
