@@ -353,8 +353,10 @@ class Gen:
                 last_ballot[k % n] = pos
             opt = poll.option_ids[pos]
             frames.append(
-                b'{"type":"VOTE","poll_id":%d,"option_ids":[%d],"ref":"%d"}'
-                % (poll.id, opt, base + k)
+                c.frame(
+                    b'{"type":"VOTE","poll_id":%d,"option_ids":[%d],"ref":"%d"}'
+                    % (poll.id, opt, base + k)
+                )
             )
             meta.append((poll.id, c.user_id, (opt,)))
         report = VoteReport(planned=mine)
@@ -443,9 +445,7 @@ class Gen:
                 continue
             burst = 0
             while k < mine and t0 + (proc + k * procs) / rate <= now and burst < 256:
-                c = clients[k % n]
-                if c.is_open:
-                    c.send_text(frames[k])
+                if clients[k % n].send_frame(frames[k]):
                     sent_t[k] = now
                     self.pending += 1
                     report.sent += 1
@@ -670,10 +670,19 @@ class GenPool:
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes if p.pid is not None]
 
-    async def call(self, method: str, per_proc: list[dict[str, Any]], rtype: type[T]) -> list[T]:
+    async def call(
+        self, method: str, per_proc: list[dict[str, Any]], rtype: type[T], limit_s: float = 900.0
+    ) -> list[T]:
+        """Run method in every process (its kwargs per process); every phase is bounded in
+        time by its own parameters, limit_s only guards against a hung generator."""
         for conn, kwargs in zip(self.conns, per_proc, strict=True):
             conn.send((method, kwargs))
-        replies = await asyncio.gather(*(asyncio.to_thread(c.recv) for c in self.conns))
+        try:
+            replies = await asyncio.wait_for(
+                asyncio.gather(*(asyncio.to_thread(c.recv) for c in self.conns)), limit_s
+            )
+        except TimeoutError:
+            raise GeneratorError(f"generator did not answer {method} within {limit_s}s") from None
         out: list[T] = []
         for i, (status, value) in enumerate(replies):
             if status != "ok":

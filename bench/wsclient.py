@@ -128,11 +128,9 @@ class WsClient(asyncio.Protocol):
 
     # ---- sending ----------------------------------------------------------------------
 
-    def send_text(self, payload: bytes) -> None:
-        """Send one masked text frame (no-op when the socket is gone)."""
-        transport = self.transport
-        if transport is None:
-            return
+    def frame(self, payload: bytes) -> bytes:
+        """The wire bytes of one masked text frame for this connection (build them ahead
+        of a timed schedule, then `send_frame` costs one write)."""
         n = len(payload)
         if n < 126:
             header = struct.pack("!BB", 0x81, 0x80 | n)
@@ -140,7 +138,20 @@ class WsClient(asyncio.Protocol):
             header = struct.pack("!BBH", 0x81, 0xFE, n)
         else:
             header = struct.pack("!BBQ", 0x81, 0xFF, n)
-        transport.write(header + self._mask + self._masked(payload))
+        return header + self._mask + self._masked(payload)
+
+    def send_text(self, payload: bytes) -> None:
+        """Send one masked text frame (no-op when the socket is gone)."""
+        if self.transport is not None:
+            self.transport.write(self.frame(payload))
+
+    def send_frame(self, frame: bytes) -> bool:
+        """Write a frame built by `frame`; False when the socket is gone or closing."""
+        transport = self.transport
+        if transport is None or self.closing:
+            return False
+        transport.write(frame)
+        return True
 
     def _send_control(self, opcode: int, payload: bytes) -> None:
         if self.transport is not None:
