@@ -9,6 +9,7 @@ python -m bench ceiling
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--livepolls-port", type=int, default=8200)
     p.add_argument("--node-port", type=int, default=8100)
     p.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306")
+    p.add_argument(
+        "--redis",
+        choices=["private", "shared"],
+        default="private",
+        help="private: a redis-server per target on a free port (default); "
+        "shared: --livepolls-redis / --node-redis",
+    )
+    p.add_argument("--redis-aof", action="store_true", help="private Redis with AOF everysec")
     p.add_argument("--livepolls-redis", default="redis://127.0.0.1:6379/13")
     p.add_argument("--node-redis", default="redis://127.0.0.1:6379/14")
     p.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
@@ -133,13 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         node_port=args.node_port,
         web_workers=args.web_workers,
         arq_workers=args.arq_workers,
+        redis=args.redis,
+        redis_aof=args.redis_aof,
         livepolls_redis=args.livepolls_redis,
         node_redis=args.node_redis,
         mysql_url=args.mysql_url,
         node_dir=args.node_dir,
         keep_db=args.keep_db,
     )
-    return uvloop.run(run(cfg))
+    try:
+        return uvloop.run(run(cfg))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted: servers stopped, no results written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -96,6 +96,8 @@ class VoteReport:
     votes: list[tuple[float, int]] = field(default_factory=list)  # (scheduled, seq) if kept
     acks: list[tuple[int, float]] = field(default_factory=list)  # (poll id, ack time) if kept
     cpu_s: float = 0.0  # this process's CPU while sending and waiting for the acks
+    anomalies: dict[str, int] = field(default_factory=dict)  # unexpected messages so far
+    samples: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -159,7 +161,8 @@ class Gen:
         self.clients: list[WsClient] = []
         self.drops = 0
         self.close_codes: Counter[str] = Counter()
-        self.errors: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()  # unexpected messages, by kind
+        self.samples: list[str] = []  # the first few of them
         # open vote schedule state
         self.ack_t: list[float] = []
         self.ack_seq: list[int] = []
@@ -176,12 +179,18 @@ class Gen:
     # message handling ------------------------------------------------------------------
 
     def on_message(self, client: WsClient, payload: bytes, now: float) -> None:
+        # an exception here would make the event loop drop the socket: count it instead
         try:
-            msg = orjson.loads(payload)
-            kind = msg["type"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            self.errors["bad_frame"] += 1
-            return
+            self._message(client, payload, now)
+        except Exception as exc:
+            key = f"bad_message:{type(exc).__name__}"
+            self.errors[key] += 1
+            if self.errors[key] <= 3:
+                self.samples.append(payload[:300].decode(errors="replace"))
+
+    def _message(self, client: WsClient, payload: bytes, now: float) -> None:
+        msg = orjson.loads(payload)
+        kind = msg["type"]
         if kind == "VOTE_ACK":
             self._answer(int(msg["ref"]) - self.ref_base, now, str(msg["status"]), int(msg["seq"]))
         elif kind == "RESULTS":
@@ -312,6 +321,7 @@ class Gen:
             if c.log is not None:
                 c.log = []
         self.errors.clear()
+        self.samples.clear()
         return sum(1 for c in self.clients if c.is_open)
 
     async def votes(self, spec: VoteSpec) -> VoteReport:
@@ -418,6 +428,8 @@ class Gen:
                     report.measured_ok += 1
                     report.latency.record((ack - sched) * 1e6)
         report.statuses = dict(statuses)
+        report.anomalies = dict(self.errors)
+        report.samples = list(self.samples)
         return report
 
     async def _send(

@@ -61,6 +61,7 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("reconnect_max_ms", "max ms", "lower"),
         ("retries", "retries", "lower"),
         ("server_cpu_us_per_reconnect", "srv us/conn", "lower"),
+        ("other_cpu_pct", "other CPU %", ""),
     ],
     "write-behind": [
         ("persisted_per_s", "rows/s", "higher"),
@@ -81,6 +82,7 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("slow_dropped_by_server", "slow dropped", ""),
         ("server_rss_start_mb", "RSS start", ""),
         ("server_rss_peak_mb", "RSS peak", "lower"),
+        ("other_cpu_pct", "other CPU %", ""),
     ],
 }
 COLUMNS["fanout-large"] = COLUMNS["fanout"]

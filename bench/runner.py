@@ -6,9 +6,13 @@ each with the same generator, scale and seed, so figures compare as ratios.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import platform
+import signal
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +21,7 @@ from typing import Any
 from bench import report
 from bench.api import Api
 from bench.scenarios import SCENARIOS, Ctx, Scale, ScenarioResult, Users, run_scenario
-from bench.servers import REPO, External, Livepolls, NodePeer, Target
+from bench.servers import REPO, External, Livepolls, NodePeer, PrivateRedis, Target
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # Both servers get the same token lifetime, long enough for a full run (sockets whose
@@ -43,6 +47,8 @@ class RunConfig:
     node_port: int = 8100
     web_workers: int = 2
     arq_workers: int = 1
+    redis: str = "private"  # a redis-server per target, or "shared": the URLs below
+    redis_aof: bool = False
     livepolls_redis: str = "redis://127.0.0.1:6379/13"
     node_redis: str = "redis://127.0.0.1:6379/14"
     mysql_url: str = "mysql://root@127.0.0.1:3306"
@@ -51,49 +57,41 @@ class RunConfig:
 
 
 def log(msg: str) -> None:
-    print(msg, flush=True)
+    # a closed stdout (`| head`) must not stop the run before it stops its servers
+    with contextlib.suppress(OSError):
+        print(msg, flush=True)
 
 
-def make_targets(cfg: RunConfig) -> list[tuple[Target, str | None]]:
-    """(target, Redis URL for its CPU figures)."""
-    out: list[tuple[Target, str | None]] = []
+def make_target(cfg: RunConfig, name: str, redis_url: str | None) -> tuple[Target, str | None]:
+    """(target, Redis URL for its CPU figures); redis_url None means the shared ones."""
     if cfg.url:
-        out.append((External(cfg.url, name=cfg.url_name, pids=cfg.url_pids), cfg.url_redis))
-        return out
-    for name in cfg.targets:
-        if name == "livepolls":
-            out.append(
-                (
-                    Livepolls(
-                        repo=cfg.repo,
-                        python=cfg.python,
-                        port=cfg.livepolls_port,
-                        web_workers=cfg.web_workers,
-                        arq_workers=cfg.arq_workers,
-                        redis_url=cfg.livepolls_redis,
-                        mysql_url=cfg.mysql_url,
-                        keep_db=cfg.keep_db,
-                        extra_env={"JWT_TTL_S": TOKEN_TTL_S},
-                    ),
-                    cfg.livepolls_redis,
-                )
-            )
-        elif name == "node":
-            out.append(
-                (
-                    NodePeer(
-                        node_dir=cfg.node_dir,
-                        port=cfg.node_port,
-                        web_workers=cfg.web_workers,
-                        redis_url=cfg.node_redis,
-                        extra_env={"JWT_TTL_S": TOKEN_TTL_S},
-                    ),
-                    cfg.node_redis,
-                )
-            )
-        else:
-            raise ValueError(f"unknown target {name!r}")
-    return out
+        return External(cfg.url, name=cfg.url_name, pids=cfg.url_pids), cfg.url_redis
+    env = {"JWT_TTL_S": TOKEN_TTL_S}
+    if name == "livepolls":
+        url = redis_url or cfg.livepolls_redis
+        target: Target = Livepolls(
+            repo=cfg.repo,
+            python=cfg.python,
+            port=cfg.livepolls_port,
+            web_workers=cfg.web_workers,
+            arq_workers=cfg.arq_workers,
+            redis_url=url,
+            mysql_url=cfg.mysql_url,
+            keep_db=cfg.keep_db,
+            extra_env=env,
+        )
+        return target, url
+    if name == "node":
+        url = redis_url or cfg.node_redis
+        target = NodePeer(
+            node_dir=cfg.node_dir,
+            port=cfg.node_port,
+            web_workers=cfg.web_workers,
+            redis_url=url,
+            extra_env=env,
+        )
+        return target, url
+    raise ValueError(f"unknown target {name!r}")
 
 
 async def run_target(
@@ -164,25 +162,35 @@ def generator_figures(by_target: dict[str, list[ScenarioResult]]) -> dict[str, A
 
 
 async def run(cfg: RunConfig) -> int:
+    # SIGTERM cancels the run like Ctrl-C does, so every `finally` stops its servers
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     started = time.time()
     by_target: dict[str, list[ScenarioResult]] = {}
     infos: dict[str, Any] = {}
     failed_start: list[str] = []
-    for target, redis_url in make_targets(cfg):
+    for name in [cfg.url_name] if cfg.url else cfg.targets:
+        private = PrivateRedis(
+            Path(tempfile.mkdtemp(prefix="livepolls-bench-redis-")), aof=cfg.redis_aof
+        )
         try:
+            url = await private.start() if cfg.redis == "private" and not cfg.url else None
+            target, redis_url = make_target(cfg, name, url)
             results, info = await run_target(cfg, target, redis_url)
+            info["redis"] = (
+                f"private redis-server {url} (appendonly {'everysec' if cfg.redis_aof else 'no'})"
+                if url
+                else redis_url
+            )
         except Exception as exc:
-            log(f"### {target.name}: FAILED to run: {type(exc).__name__}: {exc}")
-            failed_start.append(f"{target.name}: {exc}")
+            log(f"### {name}: FAILED to run: {type(exc).__name__}: {exc}")
+            failed_start.append(f"{name}: {exc}")
             continue
-        by_target[target.name] = results
-        infos[target.name] = info
-
-    for results in by_target.values():
-        print(report.single(results))
-    if len(by_target) > 1:
-        print("\n\n######## side by side")
-        print(report.compare(by_target))
+        finally:
+            await private.stop()
+        by_target[name] = results
+        infos[name] = info
 
     ok = not failed_start and all(r.ok for rs in by_target.values() for r in rs)
     doc = {
@@ -217,8 +225,13 @@ async def run(cfg: RunConfig) -> int:
         + ".json"
     )
     report.write_json(out, doc)
-    print(f"\nresults: {out}")
-    print("OK" if ok else "FAILED: " + "; ".join(failed_start or ["a check failed (see above)"]))
+    for results in by_target.values():
+        log(report.single(results))
+    if len(by_target) > 1:
+        log("\n\n######## side by side")
+        log(report.compare(by_target))
+    log(f"\nresults: {out}")
+    log("OK" if ok else "FAILED: " + "; ".join(failed_start or ["a check failed (see above)"]))
     return 0 if ok else 1
 
 

@@ -282,6 +282,8 @@ class Votes:
     votes: list[tuple[float, int]] = field(default_factory=list)
     acks: list[tuple[int, float]] = field(default_factory=list)
     gen_cpu_s: float = 0.0  # generator CPU during the schedule and the wait for acks
+    anomalies: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, reports: list[VoteReport]) -> Votes:
@@ -301,7 +303,9 @@ class Votes:
             v.votes.extend(r.votes)
             v.acks.extend(r.acks)
             v.gen_cpu_s += r.cpu_s
+            v.samples.extend(r.samples)
         v.statuses = add_counters(r.statuses for r in reports)
+        v.anomalies = add_counters(r.anomalies for r in reports)
         return v
 
     @property
@@ -325,6 +329,8 @@ class Votes:
             "statuses": self.statuses,
             "send_lag_p99_ms": self.send_lag.summary_ms()["p99_ms"],
             "votes_sent": self.sent,
+            "unexpected_messages": self.anomalies,
+            "unexpected_samples": self.samples[:3],
             "gen_schedule_cpu_us_per_vote": round(self.gen_cpu_s / self.ok * 1e6, 2)
             if self.ok
             else None,
@@ -464,6 +470,15 @@ async def check_polls(ctx: Ctx, polls: list[int], expected: Tally) -> list[Check
     return checks
 
 
+def protocol_check(votes: Votes, label: str) -> Check:
+    """Every message the clients got was one PROTOCOL.md defines, with its fields."""
+    return Check(
+        f"only well-formed messages ({label})",
+        not votes.anomalies,
+        f"{votes.anomalies} e.g. {votes.samples[:2]}" if votes.anomalies else "",
+    )
+
+
 async def close_polls(ctx: Ctx, polls: list[int]) -> None:
     for poll in polls:
         try:
@@ -503,6 +518,7 @@ async def acks(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         row.update(usage.per(votes.ok, "vote"))
         row.update(usage.summary())
         res.rows.append(row)
+        res.checks.append(protocol_check(votes, f"{rate}/s"))
         ctx.log(
             f"  {rate:>6}/s: achieved {row['achieved_rate']:.0f}/s p50 {row['ack_p50_ms']} ms "
             f"p99 {row['ack_p99_ms']} ms max {row['ack_max_ms']} ms errors {row['errors']} "
@@ -577,6 +593,7 @@ async def fanout(ctx: Ctx, pool: GenPool, res: ScenarioResult, members: int) -> 
         row.update(usage.per(frames, "frame"))
         row.update(usage.summary())
         res.rows.append(row)
+        res.checks.append(protocol_check(votes, f"{rate}/s"))
         res.checks.append(
             Check(
                 f"every member reached the final seq @ {rate}/s",
@@ -847,6 +864,7 @@ async def write_behind(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         **usage.summary(),
     }
     res.rows.append(row_b)
+    res.checks.append(protocol_check(votes, f"{s.wb_rate}/s"))
     ctx.log(
         f"  {s.wb_rate}/s: ack p99 {row_b['ack_p99_ms']} ms; persisted lag "
         f"p50 {summary['p50_ms']} ms p99 {summary['p99_ms']} ms max {summary['max_ms']} ms "
@@ -887,6 +905,7 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     s = ctx.scale
     n = s.slow_members
     n_slow = max(1, round(n * s.slow_fraction))
+    paused = 0
     res.params = {
         "members": n,
         "slow_members": n_slow,
@@ -944,6 +963,7 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
             "server_rss_start_mb": round(usage.server_rss_start / MB, 1),
             "server_rss_peak_mb": round(rss_peak / MB, 1),
             "server_rss_end_mb": round(usage.server_rss_end / MB, 1),
+            **usage.summary(),
         }
         if phase == "slow":
             resumed = await pool.call_all("resume", {"settle_s": 2.0}, HoldReport)
@@ -951,11 +971,13 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
             row["slow_dropped_by_server"] = sum(r.drops for r in resumed)
             row["slow_close_codes"] = add_counters(r.close_codes for r in resumed)
         res.rows.append(row)
+        res.checks.append(protocol_check(votes, phase))
+        expected = n if phase == "baseline" else n - paused
         res.checks.append(
             Check(
                 f"healthy members reached the final seq ({phase})",
-                reached == healthy,
-                f"{reached}/{healthy}",
+                reached == healthy == expected,
+                f"{reached}/{expected} ({healthy} open)",
             )
         )
         ctx.log(

@@ -15,6 +15,7 @@ groups this runner created, by id, and nothing else.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import re
@@ -62,12 +63,26 @@ class Managed:
         return "\n".join(text.splitlines()[-lines:])
 
 
+# Process groups this run started and has not stopped yet: killed at exit whatever
+# happened (an exception, a closed stdout, SIGTERM), so no server outlives the run.
+_STARTED: set[int] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for pgid in list(_STARTED):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        _STARTED.discard(pgid)
+
+
 def _spawn(name: str, argv: list[str], *, cwd: Path, env: dict[str, str], logdir: Path) -> Managed:
     log = logdir / f"{name}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+    _STARTED.add(proc.pid)
     return Managed(name, proc, log)
 
 
@@ -86,6 +101,7 @@ async def _stop(procs: list[Managed], grace_s: float = 10.0) -> None:
             os.killpg(m.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             m.proc.wait(2.0)
+        _STARTED.discard(m.proc.pid)
 
 
 def _port_free(port: int) -> bool:
@@ -174,6 +190,74 @@ class Common:
             raise ServerError(f"{self.base_url}/readyz not ready after {timeout_s}s\n{tails}")
         finally:
             await api.aclose()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of the run's own, on a free port, persistence off (or AOF everysec).
+
+    The shared Redis on 6379 serves other jobs too: their commands queue with ours on its
+    single thread, their CPU would be charged to our votes, and pub/sub channels are
+    global across logical dbs, so another job publishing on `{p:1}:ch` would reach our
+    room 1. A private server per target avoids all three."""
+
+    def __init__(self, logdir: Path, *, aof: bool = False, binary: str = "redis-server") -> None:
+        self.logdir = logdir
+        self.aof = aof
+        self.binary = binary
+        self.port = 0
+        self.proc: Managed | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> str:
+        if shutil.which(self.binary) is None:
+            raise ServerError(f"{self.binary} not found: pass --redis shared to use 6379")
+        self.port = _free_port()
+        datadir = self.logdir / f"redis-{self.port}"
+        datadir.mkdir(parents=True, exist_ok=True)
+        argv = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+        argv += ["--dir", str(datadir), "--maxclients", "10000", "--daemonize", "no"]
+        argv += (
+            ["--appendonly", "yes", "--appendfsync", "everysec"]
+            if self.aof
+            else [
+                "--appendonly",
+                "no",
+            ]
+        )
+        self.proc = _spawn(
+            f"redis-{self.port}", argv, cwd=datadir, env=dict(os.environ), logdir=self.logdir
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if not self.proc.alive():
+                raise ServerError(f"redis-server exited:\n{self.proc.tail()}")
+            try:
+                client = redis.Redis.from_url(self.url, socket_timeout=1)
+                client.ping()
+                client.close()
+                return self.url
+            except redis.RedisError:
+                await asyncio.sleep(0.1)
+        raise ServerError("redis-server did not answer PING within 10 s")
+
+    async def stop(self) -> None:
+        if self.proc is not None:
+            await _stop([self.proc], grace_s=5.0)
+            shutil.rmtree(self.logdir / f"redis-{self.port}", ignore_errors=True)
+
+    def pid(self) -> int | None:
+        return self.proc.proc.pid if self.proc is not None else None
 
 
 def _procfile(repo: Path) -> dict[str, str]:
