@@ -66,6 +66,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--no-early-stop", action="store_true", help="run every rate even when saturated"
     )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        help="before each phase wait up to this many seconds until other jobs use less "
+        "than --quiet-pct of a core (default 120; 0 with --quick)",
+    )
+    p.add_argument("--quiet-pct", type=float, help="see --quiet-wait (default 25)")
     p.add_argument("--web-workers", type=int, default=2)
     p.add_argument("--arq-workers", type=int, default=1)
     p.add_argument(
@@ -123,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         slow_rate=args.slow_rate,
         slow_duration_s=args.slow_duration,
         early_stop=False if args.no_early_stop else None,
+        quiet_wait_s=args.quiet_wait,
+        quiet_pct=args.quiet_pct,
     )
     targets = ["livepolls", "node"] if args.target == "both" else [args.target]
     cfg = RunConfig(

@@ -54,6 +54,8 @@ class Scale:
     seq_timeout_s: float = 30.0  # longest wait for members to reach the final seq
     mysql_wait_s: float = 60.0  # longest wait for MySQL rows to match the acks
     early_stop: bool = True  # stop stepping rates once a step is saturated
+    quiet_pct: float = 25.0  # before a phase, wait until other jobs use less than this...
+    quiet_wait_s: float = 120.0  # ...of one core, for at most this long
     # 1. acks
     ack_rates: list[int] = field(
         default_factory=lambda: [2000, 4000, 6000, 8000, 10000, 12000, 14000]
@@ -88,6 +90,7 @@ class Scale:
 
 FULL = Scale()
 QUICK = Scale(
+    quiet_wait_s=0.0,
     warmup_s=1.0,
     duration_s=2.0,
     drain_s=10.0,
@@ -193,6 +196,7 @@ class Usage:
     server_rss_start: int = 0
     server_rss_end: int = 0
     machine_busy_s: float = 0.0  # every process on the machine, all cores
+    quiet_wait_s: float = 0.0  # waited for other jobs before the phase
     irq_s: float = 0.0  # interrupts (loopback packets) on all cores
 
     def per(self, n: int, what: str) -> dict[str, float | None]:
@@ -225,6 +229,7 @@ class Usage:
             "redis_cpu_pct": pct(self.redis_cpu_s or 0.0),
             "other_cpu_pct": pct(self.other_cpu_s),
             "irq_cpu_pct": pct(self.irq_s),
+            "quiet_wait_s": self.quiet_wait_s,
             "server_rss_mb": round(self.server_rss_end / MB, 1),
         }
 
@@ -245,8 +250,29 @@ class Meter:
         my = procstats.sample(self.mysqld).cpu_s if self.ctx.target.has_mysql else None
         return time.monotonic(), server, gen, red, my, procstats.machine_busy_s()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Wait (bounded) for the machine to be quiet, then take the first reading."""
+        self.quiet_wait_s = await self._wait_quiet()
         self.s0 = self._read()
+
+    async def _wait_quiet(self) -> float:
+        """Other jobs on these two cores distort every figure: before a measured phase,
+        wait up to quiet_wait_s until they use less than quiet_pct of one core."""
+        s = self.ctx.scale
+        started = time.monotonic()
+        while time.monotonic() - started < s.quiet_wait_s:
+            a = self._read()
+            await asyncio.sleep(0.5)
+            b = self._read()
+            ours = (b[1].cpu_s - a[1].cpu_s) + (b[2].cpu_s - a[2].cpu_s)
+            ours += (b[3] or 0.0) - (a[3] or 0.0) + (b[4] or 0.0) - (a[4] or 0.0)
+            other = (b[5][0] - a[5][0]) - ours
+            if other / (b[0] - a[0]) * 100 < s.quiet_pct:
+                break
+        waited = time.monotonic() - started
+        if waited > 1.0:
+            self.ctx.log(f"  (waited {waited:.0f}s for other jobs to leave the cores)")
+        return round(waited, 1)
 
     def stop(self) -> Usage:
         t1, s1, g1, r1, m1, b1 = self._read()
@@ -260,6 +286,7 @@ class Meter:
             server_rss_start=s0.rss_bytes,
             server_rss_end=s1.rss_bytes,
             machine_busy_s=b1[0] - b0[0],
+            quiet_wait_s=self.quiet_wait_s,
             irq_s=b1[1] - b0[1],
         )
 
@@ -511,7 +538,7 @@ async def acks(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         )
         all_polls += [p.id for p in polls]
         meter = Meter(ctx, pool)
-        meter.start()
+        await meter.start()
         votes, _ = await run_votes(ctx, pool, polls, rate, mode="distinct")
         usage = meter.stop()
         row = {"label": f"{rate}/s", **votes.row(rate, s.duration_s)}
@@ -554,7 +581,7 @@ async def fanout(ctx: Ctx, pool: GenPool, res: ScenarioResult, members: int) -> 
     for rate in s.fanout_rates:
         await pool.call_all("reset", {}, int)
         meter = Meter(ctx, pool)
-        meter.start()
+        await meter.start()
         votes, t0 = await run_votes(ctx, pool, [poll], rate, mode="change", keep_votes=True)
         final = votes.max_seq.get(poll.id, 0)
         seqs = await pool.call_all(
@@ -630,11 +657,11 @@ async def idle(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     users = await ctx.users.get(n)
     before = procstats.sample(ctx.target.server_roots())
     meter = Meter(ctx, pool)
-    meter.start()
+    await meter.start()
     conn = await connect(ctx, pool, users, [p.id for p in polls])
     connect_usage = meter.stop()
     after_connect = procstats.sample(ctx.target.server_roots())
-    meter.start()
+    await meter.start()
     holds = await pool.call_all("hold", {"seconds": s.idle_hold_s}, HoldReport)
     hold_usage = meter.stop()
     end = procstats.sample(ctx.target.server_roots())
@@ -698,7 +725,7 @@ async def storm(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     poll = await ctx.api.create_poll(ctx.owner, options=4)
     conn = await connect(ctx, pool, await ctx.users.get(n), [poll.id])
     meter = Meter(ctx, pool)
-    meter.start()
+    await meter.start()
     spec = StormSpec(
         join_poll=poll.id, jitter_s=s.storm_jitter_s, timeout_s=s.storm_timeout_s, seed=ctx.seed
     )
@@ -792,7 +819,7 @@ async def write_behind(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     finally:
         _signal_workers(ctx, signal.SIGCONT)
     meter = Meter(ctx, pool)
-    meter.start()
+    await meter.start()
     t_resume = time.monotonic()
     first = done = 0.0
     rows = before
@@ -833,7 +860,7 @@ async def write_behind(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     all_polls += ids
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample_rows(ctx, ids, stop, s.wb_sample_s))
-    meter.start()
+    await meter.start()
     votes, t0 = await run_votes(ctx, pool, polls, s.wb_rate, mode="distinct", keep_acks=True)
     usage = meter.stop()
     # keep sampling until every acked vote has a row (bounded)
@@ -931,7 +958,7 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(_peak_rss(ctx.target, stop))
         meter = Meter(ctx, pool)
-        meter.start()
+        await meter.start()
         duration = s.duration_s if phase == "baseline" else s.slow_duration_s
         votes, t0 = await run_votes(
             ctx, pool, [poll], s.slow_rate, mode="change", keep_votes=True, duration_s=duration
