@@ -101,12 +101,14 @@ async def run_target(
 
     log(f"\n### {target.name}: starting {target.base_url}")
     t = time.monotonic()
-    await target.start()
-    info = target.describe()
-    info["start_s"] = round(time.monotonic() - t, 1)
     results: list[ScenarioResult] = []
     api = Api(target.base_url, concurrency=64)
     try:
+        # inside the try: a start that fails half way (a worker that dies at import)
+        # still has its processes stopped and its scratch database dropped
+        await target.start()
+        info = target.describe()
+        info["start_s"] = round(time.monotonic() - t, 1)
         owner = await api.owner()
         url = urlparse(target.base_url)
         ctx = Ctx(
