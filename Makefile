@@ -41,5 +41,10 @@ migrate: install
 migration: install
 	$(VENV)/bin/aerich -c aerich.ini migrate --name $(NAME)
 
+## the benchmark harness at small scale on MariaDB + Redis (they must be running): exits
+## non-zero when a correctness check fails; full runs: see bench/README.md
+bench-quick: install
+	$(PY) -m bench all --quick --target livepolls --out $${BENCH_OUT:-/tmp/livepolls-bench-quick.json}
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

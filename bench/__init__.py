@@ -1,0 +1,1 @@
+"""Load generator and benchmark runner for livepolls (and the node peer), see bench/README.md."""
