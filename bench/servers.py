@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -308,6 +309,9 @@ class Livepolls(Common):
         self.web: Managed | None = None
         self.workers: list[Managed] = []
         self._conn: Any = None
+        # Scenarios query from several threads at once (asyncio.to_thread); one pymysql
+        # connection must not carry two queries at a time.
+        self._conn_lock = threading.Lock()
 
     @property
     def database_url(self) -> str:
@@ -421,7 +425,7 @@ class Livepolls(Common):
     def mysql_counts(self, poll_ids: list[int]) -> dict[int, int]:
         if not poll_ids:
             return {}
-        with self._conn.cursor() as cur:
+        with self._conn_lock, self._conn.cursor() as cur:
             marks = ",".join(["%s"] * len(poll_ids))
             sql = (
                 f"SELECT poll_id, COUNT(*) FROM ballots WHERE poll_id IN ({marks}) GROUP BY poll_id"
