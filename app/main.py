@@ -80,8 +80,8 @@ def configure(app: App, settings: Settings) -> None:
     app.config.OAS_UI_DEFAULT = "swagger"
     app.config.OAS_UI_REDOC = False
     app.config.HEALTH = False
-    app.config.OAS_TITLE = "livepolls"
-    app.config.OAS_DESCRIPTION = "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md."
+    app.config.API_TITLE = "livepolls"
+    app.config.API_DESCRIPTION = "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md."
 
 
 def setup_infrastructure(app: App, settings: Settings) -> None:

@@ -43,6 +43,7 @@ async def test_openapi_spec_lists_rest_routes(client: httpx.AsyncClient) -> None
     r = await client.get("/docs/openapi.json")
     assert r.status_code == 200
     spec: dict[str, Any] = r.json()
+    assert spec["info"]["title"] == "livepolls"
     assert "/readyz" in spec["paths"]
     assert "/ws" not in spec["paths"]
     assert (await client.get("/docs")).status_code == 200
