@@ -27,6 +27,7 @@ from app.redis import open_redis
 from app.tokens import Principal
 from app.votes import VoteEngine
 from app.web import routes as web_routes
+from app.ws import inbox
 from app.ws import routes as ws_routes
 from app.ws.hub import Hub
 from app.ws.messages import MessageHandler
@@ -61,6 +62,7 @@ def create_app(settings: Settings | object = None) -> App:
     app.blueprint(auth.bp)
     app.blueprint(polls.bp)
     app.blueprint(ws_routes.bp)
+    inbox.install()
     app.blueprint(web_routes.bp)
     # The WebSocket protocol is documented in PROTOCOL.md, not in the REST spec; the
     # browser client's pages and files are not API at all.

@@ -17,6 +17,7 @@ from app.auth import verify_token
 from app.errors import Forbidden
 from app.tokens import bearer_token
 from app.ws.connection import CLOSE_TOKEN, Connection
+from app.ws.inbox import Inbox
 
 bp = Blueprint("ws")
 
@@ -42,8 +43,9 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
         max(0.0, conn.principal.expires_at - time.time()),
         lambda: ctx.hub.spawn(conn.close(CLOSE_TOKEN, "token expired")),
     )
+    inbox = Inbox.of(ws)
     try:
-        async for raw in ws:
+        while (raw := await inbox.next()) is not None:
             await ctx.ws_messages.handle(conn, raw)
             if conn.closed:
                 break

@@ -1,0 +1,114 @@
+"""A socket's incoming messages, taken straight off the WebSocket protocol parser.
+
+Sanic's own receive path runs every message through a new Task, an `asyncio.wait`
+on a new Future and three mutexes and two events of its frame assembler: several
+task switches per message, which profiled as the largest removable cost of a vote
+on this hot path. `install()` points Sanic's
+`WebsocketImplProtocol.data_received` at an `Inbox` per socket, created with the
+socket's first bytes (an inbox set up later, in the handler, would miss a message
+that arrived between the upgrade and the handler's first step). The inbox feeds the
+same `websockets` sans-I/O parser Sanic uses, queues complete data messages and
+wakes the connection loop once per batch. Everything else (pings, pongs, close
+frames, protocol errors such as an over-size frame -> 1009) still goes through
+Sanic's `async_data_received`, unchanged; the WebSocket tests cover each of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+_DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+# Past this many unhandled messages the socket stops reading: TCP pushes back on a
+# client that sends faster than its messages are handled, and memory stays bounded.
+HIGH_WATER = 64
+
+
+_ATTR = "_livepolls_inbox"
+
+
+def install() -> None:
+    """Route every Sanic WebSocket's incoming bytes through its Inbox (idempotent)."""
+    WebsocketImplProtocol.data_received = _data_received  # type: ignore[method-assign]
+
+
+def _data_received(ws: WebsocketImplProtocol, data: bytes) -> None:
+    Inbox.of(ws).feed(data)
+
+
+class Inbox:
+    @classmethod
+    def of(cls, ws: WebsocketImplProtocol) -> Inbox:
+        inbox: Inbox | None = getattr(ws, _ATTR, None)
+        if inbox is None:
+            inbox = cls(ws)
+            setattr(ws, _ATTR, inbox)
+        return inbox
+
+    def __init__(self, ws: WebsocketImplProtocol) -> None:
+        self._ws = ws
+        self._messages: deque[bytes] = deque()
+        self._partial: list[bytes] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._closing = False
+        self._paused = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._watching = False
+
+    def feed(self, data: bytes) -> None:
+        proto = self._ws.ws_proto
+        proto.receive_data(data)
+        control = []
+        for event in proto.events_received():
+            if isinstance(event, Frame) and event.opcode in _DATA:
+                self._partial.append(bytes(event.data))
+                if event.fin:
+                    self._messages.append(b"".join(self._partial))
+                    self._partial.clear()
+            else:
+                control.append(event)
+                if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                    self._closing = True
+        to_send = proto.data_to_send()
+        if to_send or control:
+            task = asyncio.get_running_loop().create_task(
+                self._ws.async_data_received(to_send, control)  # type: ignore[no-untyped-call]
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if proto.state is not State.OPEN:
+            self._closing = True
+        if len(self._messages) >= HIGH_WATER and not self._paused:
+            self._paused = True
+            self._ws.io_proto.transport.pause_reading()  # type: ignore[union-attr]
+        if self._messages or self._closing:
+            self._wake()
+
+    def _end(self) -> None:
+        self._closing = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> bytes | None:
+        """The next complete message, or None once the peer closed or the socket died."""
+        if not self._watching and self._ws.connection_lost_waiter is not None:
+            self._watching = True
+            self._ws.connection_lost_waiter.add_done_callback(lambda _: self._end())
+        while not self._messages:
+            if self._closing:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        if self._paused and len(self._messages) <= HIGH_WATER // 2:
+            self._paused = False
+            self._ws.io_proto.transport.resume_reading()  # type: ignore[union-attr]
+        return self._messages.popleft()
