@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from app import keys
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
@@ -149,10 +150,32 @@ class VoteEngine:
                 future.set_result(result)
 
     async def _pipeline(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        pipe = self._redis.pipeline(transaction=False)
-        for args, _ in batch:
-            pipe.evalsha(VOTE.sha, 5, *args)
-        return list(await pipe.execute(raise_on_error=False))
+        """One write of every EVALSHA in the batch, then their replies in order.
+
+        redis-py's own connection primitives, without its Pipeline object: its command
+        stack and retry wrapper were a fifth of a web worker's CPU at 8k votes/s. A
+        connection error drops the connection and fails the whole batch, as a
+        pipeline would; a script error is returned in place, like raise_on_error=False.
+        """
+        pool = self._redis.connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(
+                conn.pack_commands([("EVALSHA", VOTE.sha, 5, *args) for args, _ in batch]),
+                check_health=False,
+            )
+            results: list[Any] = []
+            for _ in batch:
+                try:
+                    results.append(await conn.read_response())
+                except ResponseError as exc:
+                    results.append(exc)
+            return results
+        except BaseException:
+            await conn.disconnect()
+            raise
+        finally:
+            await pool.release(conn)
 
     async def drain(self) -> None:
         """Wait for in-flight pipelines, so a stopping process answers what it accepted."""
