@@ -42,6 +42,7 @@ class Membership:
 class Connection:
     __slots__ = (
         "_backlog",
+        "_behind",
         "_behind_since",
         "_bucket",
         "_bucket_at",
@@ -55,8 +56,17 @@ class Connection:
         "ws",
     )
 
-    def __init__(self, ws: WebsocketImplProtocol, principal: Principal, settings: Settings):
+    def __init__(
+        self,
+        ws: WebsocketImplProtocol,
+        principal: Principal,
+        settings: Settings,
+        behind: set[Connection],
+    ) -> None:
+        """`behind` is the hub's set of sockets to sweep; a socket joins it by itself
+        the moment it falls behind, so no sender has to remember to."""
         self.ws = ws
+        self._behind = behind
         self.transport: Any = ws.io_proto.transport if ws.io_proto else None
         self.principal = principal
         self._settings = settings
@@ -83,24 +93,23 @@ class Connection:
     def _keeps_up(self) -> bool:
         return bool(self.transport.get_write_buffer_size() < self._settings.slow_socket_bytes)
 
-    def send(self, frame: bytes, *, results_of: int | None = None) -> bool:
-        """Write now if the socket keeps up; else queue (replies) or owe (RESULTS).
-        Returns True when the socket is behind and the hub should sweep it."""
+    def send(self, frame: bytes, *, results_of: int | None = None) -> None:
+        """Write now if the socket keeps up; else queue (replies) or owe (RESULTS)."""
         if not self.is_open:
-            return False
+            return
         if self._behind_since is None and self._keeps_up():
             self.transport.write(frame)
-            return False
+            return
         if results_of is not None:
             self._owed[results_of] = frame
         else:
             self._backlog.append(frame)
             if len(self._backlog) > MAX_BACKLOG_FRAMES:
                 self._drop_slow()
-                return False
+                return
         if self._behind_since is None:
             self._behind_since = time.monotonic()
-        return True
+            self._behind.add(self)
 
     def catch_up(self, now: float) -> bool:
         """Deliver what waited once the buffer drained; drop a socket stuck too long.

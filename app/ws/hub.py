@@ -77,7 +77,8 @@ class Hub:
         self._codes: dict[str, int] = {}
         self.connections: set[Connection] = set()
         self._by_jti: dict[str, set[Connection]] = {}
-        self._behind: set[Connection] = set()
+        # Sockets that fell behind (they add themselves, see Connection.send).
+        self.behind: set[Connection] = set()
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Task[None]] = set()
@@ -116,7 +117,7 @@ class Hub:
         if conn not in self.connections:
             return
         self.connections.discard(conn)
-        self._behind.discard(conn)
+        self.behind.discard(conn)
         jti_conns = self._by_jti.get(conn.principal.jti)
         if jti_conns is not None:
             jti_conns.discard(conn)
@@ -131,9 +132,6 @@ class Hub:
         task = asyncio.get_running_loop().create_task(coro)
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
-
-    def mark_behind(self, conn: Connection) -> None:
-        self._behind.add(conn)
 
     def room_of(self, poll_id: int | None = None, code: str | None = None) -> Room | None:
         if poll_id is None and code is not None:
@@ -178,8 +176,7 @@ class Hub:
         if room.seq > seq:
             membership.last_seq = room.seq
             frame = self._results_frame(room, membership.sees_counts)
-            if conn.send(frame, results_of=room.poll_id):
-                self._behind.add(conn)
+            conn.send(frame, results_of=room.poll_id)
 
     async def leave(self, conn: Connection, poll_id: int) -> bool:
         room = self.rooms.get(poll_id)
@@ -281,15 +278,13 @@ class Hub:
             frame = full if membership.sees_counts and results is not None else hidden
             if results is not None and membership.last_seq != NOT_YET:
                 membership.last_seq = max(membership.last_seq, int(results["seq"]))
-            if conn.send(frame):
-                self._behind.add(conn)
+            conn.send(frame)
 
     async def _on_deleted(self, room: Room) -> None:
         frame = message_frame({"type": "LEFT", "ref": None, "poll_id": room.poll_id})
         for conn in list(room.members):
             conn.forget_room(room.poll_id)
-            if conn.send(frame):
-                self._behind.add(conn)
+            conn.send(frame)
         room.members.clear()
         await self._drop_room(room)
 
@@ -336,7 +331,6 @@ class Hub:
         room.timer = None
         started = time.perf_counter()
         room.last_flush = asyncio.get_running_loop().time()
-        behind = self._behind
         if room.seq > room.sent_seq:
             seq, poll_id = room.seq, room.poll_id
             full = text_frame(room.payload)
@@ -351,8 +345,7 @@ class Hub:
                     if hidden is None:
                         hidden = self._results_frame(room, False)
                     frame = hidden
-                if conn.send(frame, results_of=poll_id):
-                    behind.add(conn)
+                conn.send(frame, results_of=poll_id)
             room.sent_seq = seq
             metrics.WS_FRAMES_SENT.labels("RESULTS").inc(len(room.members))
         if room.viewers != room.viewers_sent and room.viewers >= 0:
@@ -361,8 +354,7 @@ class Hub:
                 {"type": "PRESENCE", "poll_id": room.poll_id, "viewers": room.viewers}
             )
             for conn in room.members:
-                if conn.send(frame):
-                    behind.add(conn)
+                conn.send(frame)
         elapsed = time.perf_counter() - started
         metrics.BROADCAST_FLUSH.observe(elapsed)
         room.window = max(self._base_window, elapsed * self._settings.broadcast_widen)
@@ -372,9 +364,10 @@ class Hub:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_S)
-            if self._behind:
+            if self.behind:
                 now = time.monotonic()
-                self._behind = {c for c in self._behind if c.catch_up(now)}
+                for conn in [c for c in self.behind if not c.catch_up(now)]:
+                    self.behind.discard(conn)
 
     async def _heartbeat(self) -> None:
         interval = max(1.0, self._settings.presence_ttl_s / 3)

@@ -75,7 +75,7 @@ class MessageHandler:
             elif kind == "LEAVE_POLL":
                 await self.leave(conn, message, ref)
             elif kind == "PING":
-                conn.send(message_frame({"type": "PONG", "ref": ref}))
+                self.reply(conn, {"type": "PONG", "ref": ref})
             elif isinstance(kind, str):
                 raise ApiError(f"unknown message type {kind[:40]!r}", code="unknown_type")
             else:
@@ -92,14 +92,10 @@ class MessageHandler:
             self.error(conn, ref, "internal_error", "internal error")
 
     def error(self, conn: Connection, ref: str | None, code: str, message: str) -> None:
-        if conn.send(
-            message_frame({"type": "ERROR", "ref": ref, "code": code, "message": message})
-        ):
-            self.ctx.hub.mark_behind(conn)
+        self.reply(conn, {"type": "ERROR", "ref": ref, "code": code, "message": message})
 
     def reply(self, conn: Connection, message: dict[str, Any]) -> None:
-        if conn.send(message_frame(message)):
-            self.ctx.hub.mark_behind(conn)
+        conn.send(message_frame(message))
 
     async def vote(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
         poll_id = _poll_id(message)

@@ -35,7 +35,7 @@ async def gate(request: Request) -> None:
 @bp.websocket("/ws")  # type: ignore[untyped-decorator]
 async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
     ctx = request.app.ctx
-    conn = Connection(ws, request.ctx.principal, ctx.settings)
+    conn = Connection(ws, request.ctx.principal, ctx.settings, ctx.hub.behind)
     ctx.hub.register(conn)
     loop = asyncio.get_running_loop()
     # A token that expires while connected ends the socket with 4401, as on logout.
