@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from redis.asyncio import Redis
@@ -37,10 +38,8 @@ class ClosedTally:
     tally: Tally
 
 
-def _ms(poll_time: object) -> int:
-    from datetime import datetime
-
-    return int(poll_time.timestamp() * 1000) if isinstance(poll_time, datetime) else 0
+def _ms(poll_time: datetime | None) -> int:
+    return int(poll_time.timestamp() * 1000) if poll_time is not None else 0
 
 
 def meta_fields(poll: Poll, option_ids: list[int]) -> dict[str, str | int]:
