@@ -100,8 +100,8 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
         # Lazy (no connection until first use), so the process starts and reports
         # not-ready rather than crashing when Redis is down.
         app.ctx.arq = ArqRedis.from_url(app.ctx.redis.url)
-        app.ctx.votes = VoteEngine(app.ctx.redis.client)
-        app.ctx.hub = Hub(app.ctx.redis.client, settings)
+        app.ctx.votes = VoteEngine(app.ctx.redis.client, app.ctx.redis.batch)
+        app.ctx.hub = Hub(app.ctx.redis.client, app.ctx.redis.batch, settings)
         app.ctx.ws_messages = MessageHandler(app.ctx)
 
     async def start_hub(app: App) -> None:
@@ -111,7 +111,7 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
         await app.ctx.hub.stop()
 
     async def close_clients(app: App) -> None:
-        await app.ctx.votes.drain()
+        await app.ctx.redis.batch.drain()
         await app.ctx.arq.aclose()
         await app.ctx.redis.close()
         await close_db()

@@ -8,13 +8,16 @@ from redis.asyncio import Redis
 
 from app.config import Settings
 from app.embedded import start_redis
+from app.redis_batch import RedisBatch
 
 
 class RedisHandle:
-    """The process's Redis client plus, in embedded mode, the server it keeps alive."""
+    """The process's Redis client, its per-tick batch of hot-path commands and, in
+    embedded mode, the server it keeps alive."""
 
     def __init__(self, client: Redis, url: str, server: Any = None) -> None:
         self.client = client
+        self.batch = RedisBatch(client)
         self.url = url
         self._server = server
 

@@ -5,27 +5,25 @@ and writes nothing unless the ballot is accepted or changed; then it appends to 
 poll's outbox stream and publishes the new tally. That makes `cast` safe to retry:
 the same ballot again is `unchanged`.
 
-A bare `await evalsha()` per vote costs ~55 µs of Python CPU; batching every vote
-that arrives in one loop tick into a single pipeline cuts it to ~10 µs. Each caller
-still gets its own result; NOSCRIPT (Redis restarted) reloads the script and
-retries only the affected calls; `no_state` rebuilds the poll from the database and
-retries once.
+A bare `await evalsha()` per vote costs ~55 µs of Python CPU; sending every vote
+that arrives in one loop tick as one write (app/redis_batch.py) cuts it to ~10 µs.
+Each caller still gets its own result; NOSCRIPT (Redis restarted) reloads the script
+and retries only the affected calls; `no_state` rebuilds the poll from the database
+and retries once.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from app import keys
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.metrics import VOTES
 from app.polls.state import ensure_state
-from app.scripts import VOTE, is_noscript
+from app.redis_batch import RedisBatch
+from app.scripts import VOTE
 from app.tokens import Principal
 
 MAX_OPTION_ID = 2**31 - 1
@@ -81,18 +79,23 @@ def ballot_of(option_ids: object) -> str:
 
 
 class VoteEngine:
-    """Per-process vote caster: collects the votes of a loop tick into one pipeline."""
+    """Per-process vote caster: each vote is one EVALSHA in its loop tick's batch."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, batch: RedisBatch) -> None:
         self._redis = redis
-        self._pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
-        self._scheduled = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._batch = batch
 
     async def cast(self, *, principal: Principal, poll_id: int, option_ids: object) -> VoteResult:
         ballot = ballot_of(option_ids)
+        args = [
+            str(principal.user_id),
+            "1" if principal.is_guest else "0",
+            ballot,
+            str(poll_id),
+            keys.channel(self._redis, poll_id),
+        ]
         for attempt in range(2):
-            out = await self._eval(poll_id, principal, ballot)
+            out = await self._batch.run_script(VOTE, keys.poll_state_keys(poll_id), args)
             if out[0] != "err":
                 VOTES.labels(out[0]).inc()
                 return VoteResult(status=str(out[0]), seq=int(out[1]))
@@ -104,80 +107,3 @@ class VoteEngine:
             VOTES.labels(code).inc()
             raise vote_error("not_found" if code == "no_state" else code)
         raise AssertionError("unreachable")
-
-    def _eval(self, poll_id: int, principal: Principal, ballot: str) -> asyncio.Future[Any]:
-        args = [
-            *keys.poll_state_keys(poll_id),
-            str(principal.user_id),
-            "1" if principal.is_guest else "0",
-            ballot,
-            str(poll_id),
-            keys.channel(self._redis, poll_id),
-        ]
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((args, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        return future
-
-    def _flush(self) -> None:
-        batch, self._pending, self._scheduled = self._pending, [], False
-        task = asyncio.create_task(self._send(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
-        try:
-            results = await self._pipeline(batch)
-            retry = [item for item, res in zip(batch, results, strict=True) if is_noscript(res)]
-            if retry:
-                await VOTE.load(self._redis)
-                results_retry = iter(await self._pipeline(retry))
-                results = [next(results_retry) if is_noscript(r) else r for r in results]
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-    async def _pipeline(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        """One write of every EVALSHA in the batch, then their replies in order.
-
-        redis-py's own connection primitives, without its Pipeline object: its command
-        stack and retry wrapper were a fifth of a web worker's CPU at 8k votes/s. A
-        connection error drops the connection and fails the whole batch, as a
-        pipeline would; a script error is returned in place, like raise_on_error=False.
-        """
-        pool = self._redis.connection_pool
-        conn = await pool.get_connection()
-        try:
-            await conn.send_packed_command(
-                conn.pack_commands([("EVALSHA", VOTE.sha, 5, *args) for args, _ in batch]),
-                check_health=False,
-            )
-            results: list[Any] = []
-            for _ in batch:
-                try:
-                    results.append(await conn.read_response())
-                except ResponseError as exc:
-                    results.append(exc)
-            return results
-        except BaseException:
-            await conn.disconnect()
-            raise
-        finally:
-            await pool.release(conn)
-
-    async def drain(self) -> None:
-        """Wait for in-flight pipelines, so a stopping process answers what it accepted."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -50,6 +50,7 @@ from app.config import Settings, load_settings  # noqa: E402
 from app.db import close_db, open_db  # noqa: E402
 from app.polls.state import drop_state, write_state  # noqa: E402
 from app.redis import redis_client  # noqa: E402
+from app.redis_batch import RedisBatch  # noqa: E402
 from app.tokens import Principal  # noqa: E402
 from app.votes import VoteEngine  # noqa: E402
 from models import Ballot, Poll, PollOption, PollStatus, User  # noqa: E402
@@ -214,7 +215,7 @@ async def throughput(
 ) -> dict[str, Any]:
     poll, opts = await make_poll(redis, voters[0].user_id, hidden=True)
     started = time.perf_counter()
-    await cast_all(VoteEngine(redis), poll.id, voters, opts)
+    await cast_all(VoteEngine(redis, RedisBatch(redis)), poll.id, voters, opts)
     cast_s = time.perf_counter() - started
     assert backlog(sync, poll.id) == (len(voters), 0)
     workers = Workers(n_workers, env, log_dir / f"throughput-{n_workers}")
@@ -267,7 +268,7 @@ async def steady_lag(
     log_dir: Path,
 ) -> dict[str, Any]:
     poll, opts = await make_poll(redis, voters[0].user_id, hidden=False)
-    engine = VoteEngine(redis)
+    engine = VoteEngine(redis, RedisBatch(redis))
     workers = Workers(1, env, log_dir / "steady")
     acked: list[tuple[int, float]] = []  # (seq, when the ack came back)
 

@@ -21,7 +21,8 @@ from redis.exceptions import ResponseError
 
 from app import keys
 from app.polls.schemas import Tally
-from app.scripts import CLOSE, FOLD, RECOUNT
+from app.redis_batch import RedisBatch
+from app.scripts import CLOSE, FOLD, RECOUNT, SNAPSHOT
 from models import Ballot, Poll, PollOption, PollStatus
 
 # After a rebuild seq jumps past anything Redis may have acked before it lost its
@@ -195,6 +196,30 @@ async def read_tally(redis: Redis, poll_id: int) -> Tally | None:
         total=int(total),
         counts={int(k): int(v) for k, v in counts.items()},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A joining member's view: the tally and its own ballot, from the same instant."""
+
+    tally: Tally
+    ballot: list[int] | None
+
+
+async def read_snapshot(batch: RedisBatch, poll_id: int, user_id: int) -> Snapshot | None:
+    """One script call in the tick's batch (a JOIN storm shares its writes); None
+    without state."""
+    out = await batch.run_script(SNAPSHOT, keys.poll_state_keys(poll_id)[:4], [str(user_id)])
+    if not out:
+        return None
+    flat = out[3:]
+    tally = Tally(
+        poll_id=poll_id,
+        seq=int(out[0]),
+        total=int(out[1]),
+        counts={int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)},
+    )
+    return Snapshot(tally, [int(x) for x in out[2].split(",")] if out[2] else None)
 
 
 async def my_ballot(redis: Redis, poll_id: int, user_id: int) -> list[int] | None:

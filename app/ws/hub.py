@@ -4,8 +4,10 @@ The broker (Redis pub/sub) carries every room's messages between processes; the 
 keeps this process's sockets and subscribes only to rooms that have local members.
 Every tally message carries `seq`; the hub keeps the latest per room and flushes it
 on a window per room — leading edge (in the same loop tick, so messages read in one
-batch go out together), then at most once per window — where the window widens to
-`broadcast_widen` times the last flush's duration for huge rooms. The frame is encoded
+batch go out together), then at most once per window — where the window widens for
+huge rooms, to `broadcast_widen` times the last flush's duration and to at least
+`broadcast_member_us` per local member. PRESENCE has its own, longer window
+(`presence_window_ms`): viewer counts need not move 20 times a second. The frame is encoded
 once per flush (twice when some members may not see counts) and written to each
 socket without awaiting it (see connection.py). Each socket also remembers the last
 seq it was shown per room, so `seq` never goes backwards for a client.
@@ -17,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ from app import keys, metrics
 from app.config import Settings
 from app.polls.schemas import counts_visible
 from app.polls.state import read_tally, results_message
+from app.redis_batch import RedisBatch
 from app.ws.connection import CLOSE_GOING_AWAY, CLOSE_TOKEN, Connection, Membership
 from app.ws.frames import message_frame, text_frame
 from app.ws.presence import Presence
@@ -54,6 +57,8 @@ class Room:
     timer: asyncio.Handle | None = None
     last_flush: float = 0.0
     window: float = 0.05
+    presence_timer: asyncio.Handle | None = None
+    last_presence_flush: float = 0.0
     subscribed: asyncio.Future[None] | None = None
 
     def sees_counts(self, user_id: int) -> bool:
@@ -66,11 +71,13 @@ class Room:
 
 
 class Hub:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, batch: RedisBatch, settings: Settings) -> None:
         self._redis = redis
         self._settings = settings
         self._base_window = settings.broadcast_window_ms / 1000
-        self.presence = Presence(redis, settings.presence_ttl_s)
+        self._member_window = settings.broadcast_member_us / 1e6
+        self._presence_window = settings.presence_window_ms / 1000
+        self.presence = Presence(redis, batch, settings.presence_ttl_s)
         self.rooms: dict[int, Room] = {}
         # Join codes of the rooms hosted here: a reconnect storm of phones joining by
         # code needs no database lookup while the room is live in this process.
@@ -196,8 +203,9 @@ class Hub:
             return
         del self.rooms[room.poll_id]
         self._codes.pop(str(room.poll["code"]), None)
-        if room.timer is not None:
-            room.timer.cancel()
+        for timer in (room.timer, room.presence_timer):
+            if timer is not None:
+                timer.cancel()
         with contextlib.suppress(Exception):
             await self._pubsub.unsubscribe(keys.channel(self._redis, room.poll_id))
 
@@ -242,7 +250,7 @@ class Hub:
                 self._on_results(room, int(message["seq"]), int(message["total"]), data.encode())
             elif kind == "PRESENCE":
                 room.viewers = int(message["viewers"])
-                self._schedule(room)
+                self._schedule_presence(room)
             elif kind == "POLL_UPDATED":
                 self._on_poll_updated(room, message)
             elif kind == "POLL_DELETED":
@@ -305,14 +313,18 @@ class Hub:
     # --- coalesced flush ---------------------------------------------------------------
 
     def _schedule(self, room: Room) -> None:
-        if room.timer is not None:
-            return
-        loop = asyncio.get_running_loop()
-        delay = room.last_flush + room.window - loop.time()
-        if delay <= 0:
-            room.timer = loop.call_soon(self._flush, room)
-        else:
-            room.timer = loop.call_later(delay, self._flush, room)
+        if room.timer is None:
+            room.timer = _arm(room.last_flush + room.window, self._flush, room)
+
+    def _schedule_presence(self, room: Room) -> None:
+        """Viewer counts wait longer than tallies: in a reconnect storm every join
+        moves the count, and a 50 ms window would send the whole room a frame 20
+        times a second for nothing anyone reads that fast."""
+        if room.presence_timer is None:
+            window = max(self._presence_window, room.window)
+            room.presence_timer = _arm(
+                room.last_presence_flush + window, self._flush_presence, room
+            )
 
     def _results_frame(self, room: Room, sees_counts: bool) -> bytes:
         if sees_counts:
@@ -348,6 +360,17 @@ class Hub:
                 conn.send(frame, results_of=poll_id)
             room.sent_seq = seq
             metrics.WS_FRAMES_SENT.labels("RESULTS").inc(len(room.members))
+        elapsed = time.perf_counter() - started
+        metrics.BROADCAST_FLUSH.observe(elapsed)
+        room.window = max(
+            self._base_window,
+            elapsed * self._settings.broadcast_widen,
+            len(room.members) * self._member_window,
+        )
+
+    def _flush_presence(self, room: Room) -> None:
+        room.presence_timer = None
+        room.last_presence_flush = asyncio.get_running_loop().time()
         if room.viewers != room.viewers_sent and room.viewers >= 0:
             room.viewers_sent = room.viewers
             frame = message_frame(
@@ -355,9 +378,6 @@ class Hub:
             )
             for conn in room.members:
                 conn.send(frame)
-        elapsed = time.perf_counter() - started
-        metrics.BROADCAST_FLUSH.observe(elapsed)
-        room.window = max(self._base_window, elapsed * self._settings.broadcast_widen)
 
     # --- background ----------------------------------------------------------------------
 
@@ -377,3 +397,13 @@ class Hub:
                 await self.presence.heartbeat()
             except Exception:
                 log.exception("presence heartbeat failed")
+
+
+def _arm(at: float, flush: Callable[[Room], None], room: Room) -> asyncio.Handle:
+    """Call `flush(room)` at loop time `at`, or in this tick if that has passed
+    (the leading edge: a quiet room's first update goes out at once)."""
+    loop = asyncio.get_running_loop()
+    delay = at - loop.time()
+    if delay <= 0:
+        return loop.call_soon(flush, room)
+    return loop.call_later(delay, flush, room)

@@ -16,8 +16,8 @@ import orjson
 from app.context import AppContext
 from app.errors import ApiError
 from app.polls import codes, service
-from app.polls.schemas import results_json
-from app.polls.state import my_ballot, read_tally
+from app.polls.schemas import Tally, results_json
+from app.polls.state import my_ballot, read_snapshot
 from app.ws.connection import CLOSE_POLICY, Connection
 from app.ws.frames import message_frame
 
@@ -135,18 +135,21 @@ class MessageHandler:
         status = room.poll["status"]
         user_id = conn.principal.user_id
         results = None
+        tally: Tally | None = None
         mine = None
         seq = -1
         if status != "draft":
-            tally = await read_tally(redis, poll_id)
-            if tally is None:
+            snapshot = await read_snapshot(self.ctx.redis.batch, poll_id, user_id)
+            if snapshot is not None:
+                tally, mine = snapshot.tally, snapshot.ballot
+            else:  # Redis lost the poll: rebuild it from the database
                 tally = await service.current_tally(redis, await service.find_poll(poll_id=poll_id))
+                mine = await my_ballot(redis, poll_id, user_id)
             if tally is not None:
                 seq = tally.seq
                 if room.sees_counts(user_id):
                     option_ids = [o["id"] for o in room.poll["options"]]
                     results = results_json(tally, status, option_ids)
-            mine = await my_ballot(redis, poll_id, user_id)
         self.reply(
             conn,
             {

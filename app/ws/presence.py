@@ -16,6 +16,7 @@ from collections import Counter
 from redis.asyncio import Redis
 
 from app import keys
+from app.redis_batch import RedisBatch
 from app.scripts import Script
 
 PRESENCE = Script("presence")
@@ -26,8 +27,9 @@ def process_id() -> str:
 
 
 class Presence:
-    def __init__(self, redis: Redis, ttl_s: int) -> None:
+    def __init__(self, redis: Redis, batch: RedisBatch, ttl_s: int) -> None:
         self._redis = redis
+        self._batch = batch
         self._ttl_ms = ttl_s * 1000
         self.process = process_id()
         self._local: dict[int, Counter[int]] = {}
@@ -39,7 +41,7 @@ class Presence:
         keys_ = [keys.presence(poll_id), keys.presence_users(poll_id)]
         args = [op, self._ttl_ms, keys.channel(self._redis, poll_id), poll_id]
         args += [self._member(u) for u in user_ids]
-        return int(await PRESENCE.run(self._redis, keys_, args))
+        return int(await self._batch.run_script(PRESENCE, keys_, args))
 
     async def join(self, poll_id: int, user_id: int) -> int:
         """Count a socket of `user_id` in the room; returns the room's viewers."""

@@ -1,0 +1,81 @@
+"""The per-tick command batch (app/redis_batch.py) against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis as redis_sync
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from app.redis import redis_client
+from app.redis_batch import RedisBatch
+from app.scripts import SNAPSHOT
+from tests.conftest import free_port
+
+
+def _script_loads(redis: redis_sync.Redis) -> int:
+    stats = redis.info("commandstats")
+    return sum(
+        int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_script|load", "cmdstat_script")
+    )
+
+
+async def test_one_write_answers_each_caller_and_an_error_fails_only_its_own(
+    redis_url: str, redis: redis_sync.Redis
+) -> None:
+    client = redis_client(redis_url)
+    batch = RedisBatch(client)
+    redis.set("rb:text", "not a number")
+    try:
+        calls = [batch.execute("INCR", f"rb:n{i % 5}") for i in range(50)]
+        calls.insert(17, batch.execute("INCR", "rb:text"))
+        replies = await asyncio.gather(*calls, return_exceptions=True)
+        assert isinstance(replies[17], ResponseError)
+        counts = [r for i, r in enumerate(replies) if i != 17]
+        # Each caller got its own reply, in order: the i-th INCR of a key returns i.
+        assert [c for i, c in enumerate(counts) if i % 5 == 0] == list(range(1, 11))
+        assert redis.get("rb:n4") == "10"
+    finally:
+        await batch.drain()
+        await client.aclose()
+
+
+async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
+    redis_url: str, redis: redis_sync.Redis
+) -> None:
+    client = redis_client(redis_url)
+    batch = RedisBatch(client)
+    try:
+        redis.script_flush()
+        before = _script_loads(redis)
+        keys = ["rb:meta", "rb:voters", "rb:counts", "rb:seq"]
+        redis.hset("rb:meta", "status", "open")
+        redis.hset("rb:voters", mapping={"7": "1,3", "8": "2"})
+        redis.hset("rb:counts", mapping={"1": 1, "2": 1, "3": 1})
+        redis.set("rb:seq", 2)
+        replies = await asyncio.gather(
+            *(batch.run_script(SNAPSHOT, keys, [str(7 + i % 3)]) for i in range(30))
+        )
+        assert _script_loads(redis) - before == 1
+        assert {tuple(r[:3]) for r in replies} == {(2, 2, "1,3"), (2, 2, "2"), (2, 2, "")}
+    finally:
+        await batch.drain()
+        await client.aclose()
+
+
+async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
+    client = redis_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    batch = RedisBatch(client)
+    try:
+        replies = await asyncio.wait_for(
+            asyncio.gather(*(batch.execute("PING") for _ in range(10)), return_exceptions=True),
+            10,
+        )
+        assert all(isinstance(r, RedisConnectionError) for r in replies), replies
+        with pytest.raises(RedisConnectionError):
+            await batch.execute("PING")
+    finally:
+        await batch.drain()
+        await client.aclose()
