@@ -7,6 +7,7 @@ every worker process; each worker opens its own database pool and Redis clients 
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -107,6 +108,11 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
     async def start_hub(app: App) -> None:
         await app.ctx.hub.start()
 
+    async def tune_gc(app: App) -> None:
+        gc.set_threshold(*settings.gc_thresholds)
+        if settings.gc_freeze:
+            gc.freeze()
+
     async def stop_hub(app: App) -> None:
         await app.ctx.hub.stop()
 
@@ -120,6 +126,7 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
     app.register_listener(metrics_cleanup, "main_process_stop")
     app.register_listener(open_clients, "before_server_start")
     app.register_listener(start_hub, "after_server_start")
+    app.register_listener(tune_gc, "after_server_start")
     app.register_listener(stop_hub, "before_server_stop")
     app.register_listener(close_clients, "after_server_stop")
 

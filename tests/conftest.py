@@ -137,6 +137,9 @@ def settings_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str,
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "1024",
         "ARGON2_PARALLELISM": "1",
+        # Servers in the test process come and go: freezing each one's heap would keep
+        # every earlier test's cyclic garbage alive.
+        "GC_FREEZE": "false",
     }
 
 
