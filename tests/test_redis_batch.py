@@ -6,11 +6,12 @@ import asyncio
 
 import pytest
 import redis as redis_sync
+from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from app.redis import redis_client
-from app.redis_batch import RedisBatch
+from app.redis_batch import RedisBatch, pack
 from app.scripts import SNAPSHOT
 from tests.conftest import free_port
 
@@ -79,3 +80,12 @@ async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
     finally:
         await batch.drain()
         await client.aclose()
+
+
+def test_pack_matches_redis_py_for_what_the_hot_path_sends() -> None:
+    commands = [
+        ("EVALSHA", "0" * 40, 5, "{p:7}:meta", "{p:7}:voters", "12", "0", "1,2", 7),
+        ("PING",),
+        ("SET", "k", b"\x00\xff\r\n", "é"),
+    ]
+    assert pack(commands) == b"".join(Connection().pack_commands(commands))

@@ -9,7 +9,7 @@ import httpx
 import redis as redis_sync
 
 from app.tokens import Principal
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, metric
 from tests.test_polls import create, vote
 
 
@@ -49,3 +49,23 @@ async def test_one_batch_answers_each_caller(
     assert len(errors) == 1 and getattr(errors[0], "code", None) == "invalid_option"
     seqs = sorted(r.seq for r in results if not isinstance(r, Exception))
     assert seqs == list(range(1, 30))
+
+
+async def test_outcomes_reach_the_votes_counter(
+    client: httpx.AsyncClient, make_person: Any
+) -> None:
+    owner, a, b = await make_person(), await make_person(), await make_person()
+    poll = await create(client, owner)
+    sample = 'livepolls_votes_total{status="%s"}'
+    before = {
+        s: await metric(client, sample % s) for s in ("accepted", "unchanged", "already_voted")
+    }
+    await asyncio.gather(vote(client, a, poll, 0), vote(client, b, poll, 1))
+    assert (await vote(client, a, poll, 0)).json()["status"] == "unchanged"
+    assert (await vote(client, a, poll, 2)).status_code == 409
+    after = {s: await metric(client, sample % s) for s in before}
+    assert {s: after[s] - before[s] for s in before} == {
+        "accepted": 2,
+        "unchanged": 1,
+        "already_voted": 1,
+    }
