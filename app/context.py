@@ -15,6 +15,7 @@ from sanic.config import Config
 if TYPE_CHECKING:
     from arq.connections import ArqRedis
 
+    from app.auth import TokenVerifier
     from app.config import Settings
     from app.redis import RedisHandle
     from app.votes import VoteEngine
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class AppContext:
     settings: Settings
     redis: RedisHandle
+    verifier: TokenVerifier
     arq: ArqRedis
     votes: VoteEngine
     hub: Hub

@@ -87,10 +87,6 @@ def poll_state_keys(poll_id: int) -> list[str]:
     return [meta(poll_id), voters(poll_id), counts(poll_id), seq(poll_id), outbox(poll_id)]
 
 
-def revoked(jti: str) -> str:
-    return f"revoked:{jti}"
-
-
 def login_attempts_user(username: str) -> str:
     return f"ratelimit:login:user:{username.lower()}"
 

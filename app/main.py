@@ -18,7 +18,7 @@ from sanic.response import BaseHTTPResponse
 from sanic_ext import openapi
 
 from app import metrics
-from app.auth import authenticate
+from app.auth import TokenVerifier, authenticate
 from app.config import Settings, SettingsError, load_settings
 from app.context import App, AppContext
 from app.db import close_db, open_db
@@ -98,6 +98,7 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
         # SQLite (embedded default, tests) has no migrations; MySQL is migrated by aerich.
         await open_db(settings, generate_schemas=not settings.is_mysql)
         app.ctx.redis = open_redis(settings)
+        app.ctx.verifier = TokenVerifier(settings)
         # Lazy (no connection until first use), so the process starts and reports
         # not-ready rather than crashing when Redis is down.
         app.ctx.arq = ArqRedis.from_url(app.ctx.redis.url)

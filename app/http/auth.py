@@ -131,7 +131,7 @@ async def guest(request: Request) -> HTTPResponse:
 )
 async def logout(request: Request, principal: Principal) -> HTTPResponse:
     ctx = request.app.ctx
-    await revoke_token(settings=ctx.settings, redis=ctx.redis.client, principal=principal)
+    await revoke_token(redis=ctx.redis.client, principal=principal)
     return empty()
 
 

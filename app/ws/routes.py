@@ -13,7 +13,6 @@ import time
 from sanic import Blueprint, Request
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from app.auth import verify_token
 from app.errors import Forbidden
 from app.tokens import bearer_token
 from app.ws.connection import CLOSE_TOKEN, Connection
@@ -29,7 +28,7 @@ async def gate(request: Request) -> None:
     if origin is not None and origin.rstrip("/") not in ctx.settings.allowed_origins:
         raise Forbidden("origin not allowed")
     token = bearer_token(request.headers.get("authorization")) or request.args.get("token")
-    request.ctx.principal = await verify_token(ctx.settings, ctx.redis.client, token)
+    request.ctx.principal = await ctx.verifier.verify(token)
 
 
 @bp.websocket("/ws")  # type: ignore[untyped-decorator]
