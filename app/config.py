@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     outbox_batch: int = Field(1000, ge=1, le=10000)
     # How long a worker's XREADGROUP blocks: new ballots reach the database within about this.
     outbox_block_ms: int = Field(100, ge=1, le=10_000)
+    # After a batch smaller than outbox_batch (the drain has caught up) a worker waits
+    # this long before reading again, so a trickle of votes is written in batches
+    # rather than one transaction and one XREADGROUP over every stream per vote.
+    outbox_linger_ms: int = Field(50, ge=0, le=1000)
     # Entries pending this long on one consumer are presumed orphaned (a dead worker) and
     # reclaimed by another. A live worker re-claims what it still holds well before that.
     outbox_claim_idle_ms: int = Field(15_000, ge=100)

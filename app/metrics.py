@@ -58,6 +58,11 @@ BROADCAST_FLUSH = Histogram(
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
 OUTBOX_PERSISTED = Counter("livepolls_outbox_persisted_total", "Ballots written to the database")
+OUTBOX_BATCH_ROWS = Histogram(
+    "livepolls_outbox_batch_rows",
+    "Ballots per database write of the outbox drain",
+    buckets=(1, 10, 50, 100, 500, 1000, 5000, 10_000),
+)
 OUTBOX_LAG = Histogram(
     "livepolls_outbox_lag_seconds",
     "Time from a ballot's ack to its commit in the database",
