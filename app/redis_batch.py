@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from hiredis import pack_command
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -105,16 +106,9 @@ class RedisBatch:
 
 
 def pack(commands: list[tuple[Any, ...]]) -> bytes:
-    """RESP arrays of bulk strings. redis-py's pack_command handles memoryviews, huge
-    values and multi-word command names in ~1 µs per argument; the hot path passes
-    short str, int and bytes arguments only, a third of the cost this way."""
-    out: list[bytes] = []
-    for args in commands:
-        out.append(b"*%d\r\n" % len(args))
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    """RESP arrays of bulk strings, packed by hiredis in C: redis-py's own packer costs
+    ~1 µs per argument in Python, about six times as much for a vote's EVALSHA."""
+    return b"".join([pack_command(args) for args in commands])
 
 
 def _fail(batch: list[_Call], exc: Exception) -> None:

@@ -64,7 +64,8 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("other_cpu_pct", "other CPU %", ""),
     ],
     "write-behind": [
-        ("persisted_per_s", "rows/s", "higher"),
+        ("persisted_per_s_from_resume", "rows/s", "higher"),
+        ("persisted_per_s", "rows/s 1st-last", "higher"),
         ("drain_s", "drain s", "lower"),
         ("server_cpu_us_per_row", "srv us/row", "lower"),
         ("mysql_cpu_us_per_row", "mysql us/row", "lower"),
