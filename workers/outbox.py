@@ -43,6 +43,7 @@ from app import keys
 from app.config import Settings
 from app.metrics import OUTBOX_BATCH_ROWS, OUTBOX_LAG, OUTBOX_PERSISTED
 from app.polls.state import ensure_outbox_group
+from app.redis_batch import RedisBatch
 from workers.upsert import BallotRow, dedupe, upsert_ballots
 
 log = logging.getLogger("livepolls.outbox")
@@ -99,18 +100,27 @@ def _entries(stream: str, poll_id: int, items: Any) -> list[Entry]:
 
 async def ack(redis: Redis, batch: Sequence[Entry]) -> None:
     """XACK and XDEL the entries. If Redis fails here they stay pending and are written
-    again later, which is harmless."""
+    again later, which is harmless.
+
+    A batch spans every live poll's stream, two commands each; packed by redis-py's
+    pipeline they cost a tenth of the drainer's CPU, so they go as one RedisBatch write."""
     by_stream: dict[str, list[str]] = {}
     for entry in batch:
         by_stream.setdefault(entry.stream, []).append(entry.id)
+    commands = RedisBatch(redis)
     delay = RETRY_START_S
     for attempt in range(ACK_ATTEMPTS):
         try:
-            pipe = redis.pipeline(transaction=False)
-            for stream, ids in by_stream.items():
-                pipe.xack(stream, GROUP, *ids)
-                pipe.xdel(stream, *ids)
-            await pipe.execute()
+            await asyncio.gather(
+                *(
+                    reply
+                    for stream, ids in by_stream.items()
+                    for reply in (
+                        commands.execute("XACK", stream, GROUP, *ids),
+                        commands.execute("XDEL", stream, *ids),
+                    )
+                )
+            )
             return
         except RedisError as exc:
             if attempt == ACK_ATTEMPTS - 1:
