@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # A worker's own /metrics port (0 = off); under the launcher the web's /metrics
     # already includes the workers' figures through the shared multiprocess dir.
     worker_metrics_port: int = Field(0, ge=0, le=65535)
+    # Worker processes run at this CPU niceness (at least): on a host shared with web
+    # processes, a vote burst that saturates the CPU then grows the outbox in Redis,
+    # drained once the burst passes, instead of delaying every ack. 0 = same priority.
+    worker_nice: int = Field(10, ge=0, le=19)
 
     outbox_batch: int = Field(1000, ge=1, le=10000)
     # How long a worker's XREADGROUP blocks: new ballots reach the database within about this.

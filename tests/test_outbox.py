@@ -12,6 +12,7 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -353,3 +354,28 @@ async def test_a_worker_process_exposes_its_own_metrics(
         line for line in text.splitlines() if line.startswith("livepolls_outbox_persisted_total ")
     ]
     assert persisted and float(persisted[0].split()[1]) >= 1, text[-2000:]
+
+
+def _niceness(pid: int) -> int:
+    # /proc/<pid>/stat: the command name may hold spaces; field 19 (nice) follows it.
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+async def test_a_worker_process_yields_the_cpu_to_web_processes(
+    live_server: LiveServer,
+    worker: Any,
+    redis: redis_sync.Redis,
+    client: httpx.AsyncClient,
+    make_person: Any,
+) -> None:
+    default, custom = worker(process=True), worker(process=True, worker_nice=3)
+    await default.started()
+    await custom.started()
+    assert (_niceness(default.proc.pid), _niceness(custom.proc.pid)) == (10, 3)
+    # Still a worker like any other: the ballot reaches the database.
+    owner, voter = await make_person(), await make_person()
+    poll = await create(client, owner)
+    assert (await vote(client, voter, poll, 0)).json()["status"] == "accepted"
+    await drained(redis, poll["id"])
+    assert await Ballot.filter(poll_id=poll["id"]).count() == 1

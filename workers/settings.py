@@ -40,10 +40,18 @@ asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 REDIS: RedisHandle = open_redis(SETTINGS)
 
 
+def _yield_cpu(nice: int) -> None:
+    """Raise this process's niceness to `nice` (only ever up: lowering needs privileges)."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice > current:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     logging.basicConfig(
         level=SETTINGS.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _yield_cpu(SETTINGS.worker_nice)
     await open_db(SETTINGS, generate_schemas=not SETTINGS.is_mysql)
     await runtime.start(ctx, settings=SETTINGS, redis_handle=REDIS)
     if SETTINGS.worker_metrics_port:
