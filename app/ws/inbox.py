@@ -27,8 +27,13 @@ from collections import deque
 from typing import Any
 
 from sanic.server.websockets.impl import WebsocketImplProtocol
-from websockets.frames import Frame, Opcode, apply_mask
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # no C extension built for this platform: the same, in Python
+    from websockets.utils import apply_mask
 
 _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 # First header byte (FIN set, no reserved bits) -> opcode, for the frames cut here.
