@@ -34,6 +34,7 @@ from app.ws.hub import Hub
 from app.ws.messages import MessageHandler
 
 log = logging.getLogger("livepolls")
+SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
 
 def create_app(settings: Settings | object = None) -> App:
@@ -53,6 +54,10 @@ def create_app(settings: Settings | object = None) -> App:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app: App = Sanic("livepolls", ctx=AppContext())
+    # Sanic sets its own loggers to INFO; LOG_LEVEL governs them too. Otherwise every
+    # closed socket logs a line (websockets' "connection closed") whatever it says.
+    for name in SANIC_LOGGERS:
+        logging.getLogger(name).setLevel(settings.log_level)
     configure(app, settings)
     setup_errors(app)
     setup_infrastructure(app, settings)

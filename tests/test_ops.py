@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.wsclient import WsClient
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -82,3 +85,18 @@ def test_metrics_merge_every_worker_process(server_process: Any) -> None:
         sent += 1
     assert len(pids) == 2, "both workers should have answered some requests"
     assert _healthz_served(server.base_url) - before == sent
+
+
+@pytest.mark.multiprocess
+async def test_log_level_governs_sanics_loggers_too(server_process: Any, make_person: Any) -> None:
+    person = await make_person()
+    logs: dict[str, str] = {}
+    for level in ("INFO", "WARNING"):
+        server = server_process(LOG_LEVEL=level, PYTHONUNBUFFERED="1")
+        ws = await WsClient.open(server.ws_url, person.token)
+        assert (await ws.request(type="PING"))["type"] == "PONG"
+        ws.conn.transport.close()  # gone without a close frame, as phones go
+        await asyncio.sleep(0.5)
+        logs[level] = server.log.read_text(errors="replace")
+    assert "connection closed" in logs["INFO"]
+    assert "connection closed" not in logs["WARNING"]
