@@ -744,6 +744,7 @@ async def storm(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         "reconnect_p99_ms": lat["p99_ms"],
         "reconnect_max_ms": lat["max_ms"],
         "retries": sum(r.retries for r in reports),
+        "retry_reasons": add_counters(r.retry_reasons for r in reports),
         "failures": add_counters(r.failures for r in reports),
         "server_cpu_us_per_reconnect": round(usage.server_cpu_s / max(1, back) * 1e6, 1),
         **usage.summary(),
@@ -754,7 +755,7 @@ async def storm(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     )
     ctx.log(
         f"  {back}/{n} back (JOINED) in {row['all_back_s']} s; per client p50 {lat['p50_ms']} ms "
-        f"p99 {lat['p99_ms']} ms; retries {row['retries']}"
+        f"p99 {lat['p99_ms']} ms; retries {row['retries']} {row['retry_reasons'] or ''}"
     )
     await close_polls(ctx, [poll.id])
 
