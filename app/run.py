@@ -58,7 +58,7 @@ def main() -> int:
         return 2
 
     env = dict(os.environ)
-    # The Procfile names `sanic`, `arq` and `aerich`: find them next to this Python.
+    # The Procfile names `python`, `arq` and `aerich`: find them next to this Python.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("HOST", settings.host)
     env.setdefault("PORT", str(settings.port))

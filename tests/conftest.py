@@ -238,7 +238,7 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
 def server_process(
     settings_env: dict[str, str], tmp_path: Path, live_schema: None
 ) -> Iterator[Any]:
-    """Factory: start `sanic app.main:create_app --factory` processes on the test backends."""
+    """Factory: start `python -m app.serve` (the Procfile's `web`) on the test backends."""
     started: list[ServerProcess] = []
 
     def start(workers: int = 1, **env: str) -> ServerProcess:
@@ -259,9 +259,7 @@ def server_process(
                 [
                     sys.executable,
                     "-m",
-                    "sanic",
-                    "app.main:create_app",
-                    "--factory",
+                    "app.serve",
                     "--host",
                     "127.0.0.1",
                     "--port",

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import signal
+import socket
+import time
 from typing import Any
 
 import httpx
@@ -100,3 +105,43 @@ async def test_log_level_governs_sanics_loggers_too(server_process: Any, make_pe
         logs[level] = server.log.read_text(errors="replace")
     assert "connection closed" in logs["INFO"]
     assert "connection closed" not in logs["WARNING"]
+
+
+def _connected_within(port: int, n: int, seconds: float) -> int:
+    """Open `n` TCP connections at once; how many complete their handshake in time."""
+    socks = []
+    poller = select.poll()
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            socks.append(s)
+            poller.register(s, select.POLLOUT)
+        done: set[int] = set()
+        deadline = time.monotonic() + seconds
+        while len(done) < n and (left := deadline - time.monotonic()) > 0:
+            for fd, _ in poller.poll(left * 1000):
+                poller.unregister(fd)
+                done.add(fd)
+        return sum(
+            1
+            for s in socks
+            if s.fileno() in done and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        )
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.mark.multiprocess
+def test_a_busy_web_process_still_takes_a_storm_of_connections(server_process: Any) -> None:
+    # Stopped, the processes accept nothing: the kernel's queue (LISTEN_BACKLOG) is all
+    # there is, as when every worker is busy with handshakes in a reconnect storm.
+    server = server_process(LISTEN_BACKLOG="1000")
+    os.killpg(server.proc.pid, signal.SIGSTOP)
+    try:
+        assert _connected_within(server.port, 600, 2.0) == 600
+    finally:
+        os.killpg(server.proc.pid, signal.SIGCONT)
+    assert httpx.get(f"{server.base_url}/healthz", timeout=10).status_code == 200
