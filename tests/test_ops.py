@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import metric
 from tests.wsclient import WsClient
 
 
@@ -101,7 +102,12 @@ async def test_log_level_governs_sanics_loggers_too(server_process: Any, make_pe
         ws = await WsClient.open(server.ws_url, person.token)
         assert (await ws.request(type="PING"))["type"] == "PONG"
         ws.conn.transport.close()  # gone without a close frame, as phones go
-        await asyncio.sleep(0.5)
+        # The server has seen it go once the socket is off its gauge.
+        async with httpx.AsyncClient(base_url=server.base_url) as http, asyncio.timeout(10):
+            while True:
+                if await metric(http, "livepolls_ws_connections") == 0:
+                    break
+                await asyncio.sleep(0.05)
         logs[level] = server.log.read_text(errors="replace")
     assert "connection closed" in logs["INFO"]
     assert "connection closed" not in logs["WARNING"]
