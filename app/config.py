@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
     ws_messages_per_s: int = Field(50, ge=1)
     ws_max_bad_messages: int = Field(20, ge=1)
+    # A socket silent this long is pinged; silent another interval, it is dropped
+    # (app/ws/keepalive.py): a vanished phone leaves its rooms 30-45 s after its last byte.
+    ws_ping_interval_s: float = Field(15.0, gt=0, le=3600)
     broadcast_window_ms: int = Field(50, ge=1, le=5000)
     broadcast_widen: float = Field(1.5, ge=1.0, le=10.0)
     # A room's window is at least this much per local member (0 = off): writing a frame

@@ -82,6 +82,9 @@ def configure(app: App, settings: Settings) -> None:
     app.ctx.settings = settings
     app.config.REQUEST_MAX_SIZE = settings.request_max_size
     app.config.WEBSOCKET_MAX_SIZE = settings.ws_max_message_bytes
+    # Off: the hub pings every socket from one task instead (app/ws/keepalive.py).
+    # Config annotates an int; the protocol takes `float | None` and None means off.
+    app.config.WEBSOCKET_PING_INTERVAL = None  # type: ignore[assignment]
     app.config.PROXIES_COUNT = settings.proxies_count or None
     app.config.ACCESS_LOG = False
     app.config.MOTD = settings.app_env != "test"

@@ -9,34 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import struct
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import LiveServer
-from tests.wsclient import WsClient
-
-TEXT, PING = 0x1, 0x9
-
-
-def frame(payload: bytes, *, opcode: int = TEXT, fin: bool = True, masked: bool = True) -> bytes:
-    """A client frame as RFC 6455 lays it out."""
-    first = (0x80 if fin else 0) | opcode
-    n = len(payload)
-    mask_bit = 0x80 if masked else 0
-    if n < 126:
-        header = struct.pack("!BB", first, mask_bit | n)
-    elif n < 1 << 16:
-        header = struct.pack("!BBH", first, mask_bit | 126, n)
-    else:
-        header = struct.pack("!BBQ", first, mask_bit | 127, n)
-    if not masked:
-        return header + payload
-    key = os.urandom(4)
-    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+from tests.wsclient import PING, WsClient, frame
 
 
 def ping_message(ref: str, pad: int = 0) -> bytes:

@@ -34,6 +34,7 @@ from app.polls.state import read_tally, results_message
 from app.redis_batch import RedisBatch
 from app.ws.connection import CLOSE_GOING_AWAY, CLOSE_TOKEN, Connection, Membership
 from app.ws.frames import message_frame, text_frame
+from app.ws.keepalive import Keepalive
 from app.ws.presence import Presence
 
 log = logging.getLogger("livepolls.ws.hub")
@@ -78,6 +79,7 @@ class Hub:
         self._member_window = settings.broadcast_member_us / 1e6
         self._presence_window = settings.presence_window_ms / 1000
         self.presence = Presence(redis, batch, settings.presence_ttl_s)
+        self.keepalive = Keepalive(settings.ws_ping_interval_s)
         self.rooms: dict[int, Room] = {}
         # Join codes of the rooms hosted here: a reconnect storm of phones joining by
         # code needs no database lookup while the room is live in this process.
@@ -97,6 +99,7 @@ class Hub:
             asyncio.create_task(self._listen(), name="hub-listen"),
             asyncio.create_task(self._sweep(), name="hub-sweep"),
             asyncio.create_task(self._heartbeat(), name="hub-presence"),
+            asyncio.create_task(self.keepalive.run(), name="hub-keepalive"),
         ]
 
     async def stop(self) -> None:
@@ -117,6 +120,7 @@ class Hub:
 
     def register(self, conn: Connection) -> None:
         self.connections.add(conn)
+        self.keepalive.add(conn)
         self._by_jti.setdefault(conn.principal.jti, set()).add(conn)
         metrics.WS_CONNECTIONS.inc()
 
@@ -124,6 +128,7 @@ class Hub:
         if conn not in self.connections:
             return
         self.connections.discard(conn)
+        self.keepalive.discard(conn)
         self.behind.discard(conn)
         jti_conns = self._by_jti.get(conn.principal.jti)
         if jti_conns is not None:

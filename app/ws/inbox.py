@@ -13,7 +13,7 @@ frames, protocol errors such as an over-size frame -> 1009) still goes through
 Sanic's `async_data_received`, unchanged; the WebSocket tests cover each of them.
 
 That parser is a chain of generators, a tenth of a web worker's CPU at 12k votes/s.
-What clients actually send, whole masked text frames and the odd ping or pong, is cut
+What clients actually send, whole masked text frames, pongs and the odd ping, is cut
 here directly (`_take_frames`, unmasking in websockets' C helper). The first frame
 of any other kind (close, fragments, reserved bits, an unmasked or over-size frame)
 and all bytes after it go to the websockets parser for the rest of the connection,
@@ -76,8 +76,11 @@ class Inbox:
         self._watching = False
         self._cutting = True
         self._head = b""  # the start of a frame not yet complete (while cutting)
+        # Bytes arrived since the keepalive last looked (app/ws/keepalive.py).
+        self.heard = True
 
     def feed(self, data: bytes) -> None:
+        self.heard = True
         proto = self._ws.ws_proto
         if self._cutting:
             rest = self._take_frames(data)
@@ -149,8 +152,10 @@ class Inbox:
             pos = head + length
             if opcode in _DATA:
                 self._messages.append(payload)
-            else:
-                proto.recv_frame(Frame(opcode, payload))  # a ping queues its pong
+            elif opcode is Opcode.PING:
+                proto.recv_frame(Frame(opcode, payload))  # queues its pong
+            # A pong only proves the peer alive, which `heard` already says: nothing
+            # pings through Sanic (its keepalive is off), so no one awaits it there.
         self._head = buf[pos:]
         return None
 
