@@ -12,7 +12,6 @@ a socket: `for ws in room: await ws.send(...)` is exactly what this avoids.
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +70,9 @@ class Connection:
         self.principal = principal
         self._settings = settings
         self.rooms: dict[int, Membership] = {}
-        self._backlog: deque[bytes] = deque()
+        # Lists, not deques: a deque allocates a 600-byte block up front, for every
+        # socket of a full venue; these stay short (MAX_BACKLOG_FRAMES, HIGH_WATER).
+        self._backlog: list[bytes] = []
         self._owed: dict[int, bytes] = {}
         self._behind_since: float | None = None
         self._bucket = float(settings.ws_messages_per_s)
@@ -118,7 +119,7 @@ class Connection:
             return False
         if self._keeps_up():
             while self._backlog and self._keeps_up():
-                self.transport.write(self._backlog.popleft())
+                self.transport.write(self._backlog.pop(0))
             if not self._backlog:
                 for frame in self._owed.values():
                     self.transport.write(frame)

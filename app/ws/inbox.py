@@ -23,9 +23,10 @@ so its checks and close codes apply exactly as before.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import Any
 
+from sanic.server.websockets import impl as sanic_ws
+from sanic.server.websockets.frame import WebsocketFrameAssembler
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -50,6 +51,33 @@ _ATTR = "_livepolls_inbox"
 def install() -> None:
     """Route every Sanic WebSocket's incoming bytes through its Inbox (idempotent)."""
     WebsocketImplProtocol.data_received = _data_received  # type: ignore[method-assign]
+    sanic_ws.WebsocketFrameAssembler = LazyAssembler  # type: ignore[attr-defined,assignment]
+
+
+class LazyAssembler:
+    """Stands in for Sanic's frame assembler, built with every socket for its `recv()`,
+    which the inbox replaces: a Queue, two Events and two Locks, ~4 KB a socket and a
+    twentieth of the web CPU of a reconnect storm, and no message ever reaches it.
+    Sanic only hands it the control frames the inbox passes on, which the assembler
+    ignores; anything else (a data frame, a `ws.recv()` call) builds the real one."""
+
+    __slots__ = ("_protocol", "_real")
+
+    def __init__(self, protocol: WebsocketImplProtocol) -> None:
+        self._protocol = protocol
+        self._real: WebsocketFrameAssembler | None = None
+
+    def real(self) -> WebsocketFrameAssembler:
+        if self._real is None:
+            self._real = WebsocketFrameAssembler(self._protocol)
+        return self._real
+
+    async def put(self, frame: Frame) -> None:
+        if frame.opcode in _DATA or self._real is not None:
+            await self.real().put(frame)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
 
 
 def _data_received(ws: WebsocketImplProtocol, data: bytes) -> None:
@@ -67,7 +95,7 @@ class Inbox:
 
     def __init__(self, ws: WebsocketImplProtocol) -> None:
         self._ws = ws
-        self._messages: deque[bytes] = deque()
+        self._messages: list[bytes] = []  # short (HIGH_WATER): see Connection._backlog
         self._partial: list[bytes] = []
         self._waiter: asyncio.Future[None] | None = None
         self._closing = False
@@ -181,4 +209,4 @@ class Inbox:
         if self._paused and len(self._messages) <= HIGH_WATER // 2:
             self._paused = False
             self._ws.io_proto.transport.resume_reading()  # type: ignore[union-attr]
-        return self._messages.popleft()
+        return self._messages.pop(0)
