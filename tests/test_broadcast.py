@@ -87,8 +87,7 @@ async def test_presence_is_coalesced_on_its_own_longer_window(
 ) -> None:
     owner = await make_person()
     poll = await create(client, owner)
-    watcher = await WsClient.open(live_server.ws_url, owner.token)
-    await watcher.request(type="JOIN_POLL", poll_id=poll["id"])
+    watcher = await WsClient.joined(live_server.ws_url, owner.token, poll["id"])
     collecting = asyncio.create_task(_collect(watcher, "PRESENCE", 2.5))
     joiners = []
     for _ in range(6):  # one every 60 ms

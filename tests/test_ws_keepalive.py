@@ -33,8 +33,7 @@ async def test_a_silent_peer_is_pinged_then_dropped_and_stops_counting_as_a_view
 ) -> None:
     owner = await make_person()
     poll = await create(client, owner)
-    watcher = await WsClient.open(live_server.ws_url, owner.token)
-    await watcher.request(type="JOIN_POLL", poll_id=poll["id"])
+    watcher = await WsClient.joined(live_server.ws_url, owner.token, poll["id"])
     ghost = await RawWs.open(live_server.ws_url, (await make_person(guest=True)).token)
     ghost.send(type="JOIN_POLL", poll_id=poll["id"])
     assert (await ghost.recv())["viewers"] == 2

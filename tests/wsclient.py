@@ -36,6 +36,13 @@ class WsClient:
         )
         return cls(conn)
 
+    @classmethod
+    async def joined(cls, url: str, token: str, poll_id: int) -> WsClient:
+        """A client already in the poll's room (its JOINED read)."""
+        ws = await cls.open(url, token)
+        await ws.request(type="JOIN_POLL", poll_id=poll_id)
+        return ws
+
     async def send(self, **message: Any) -> None:
         await self.conn.send(json.dumps(message))
 
