@@ -136,11 +136,14 @@ class StormSpec:
 class StormReport:
     clients: int = 0
     back: int = 0
-    retries: int = 0
     retry_reasons: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     latency: Histogram = field(default_factory=Histogram)  # own reconnect time -> JOINED, µs
     all_back_s: float = 0.0  # storm start -> last JOINED of this process
+
+    @property
+    def retries(self) -> int:
+        return sum(self.retry_reasons.values())
 
 
 @dataclass(slots=True)
@@ -585,7 +588,6 @@ class Gen:
                     if time.monotonic() + backoff >= deadline:
                         report.failures[reason] = report.failures.get(reason, 0) + 1
                         return
-                    report.retries += 1
                     report.retry_reasons[reason] = report.retry_reasons.get(reason, 0) + 1
                     await asyncio.sleep(backoff * (0.5 + rng.random()))
                     backoff = min(backoff * 2, 2.0)

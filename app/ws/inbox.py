@@ -73,7 +73,7 @@ class LazyAssembler:
         return self._real
 
     async def put(self, frame: Frame) -> None:
-        if frame.opcode in _DATA or self._real is not None:
+        if frame.opcode in _DATA:  # the real one ignores the rest as well
             await self.real().put(frame)
 
     def __getattr__(self, name: str) -> Any:
