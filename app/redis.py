@@ -22,6 +22,7 @@ class RedisHandle:
         self._server = server
 
     async def close(self) -> None:
+        await self.batch.aclose()
         await self.client.aclose()
 
 

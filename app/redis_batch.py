@@ -1,4 +1,4 @@
-"""Hot-path Redis commands, sent as one write per event-loop tick.
+"""Hot-path Redis commands: one write per event-loop tick, on one pipelined connection.
 
 A vote, a JOIN snapshot and a presence change each need one Redis reply. Awaited one
 by one through redis-py, every command takes a pooled connection under the pool's
@@ -6,24 +6,36 @@ asyncio.Lock and pays its own write syscall; in a reconnect storm thousands of
 handshakes queue on that lock, and asyncio.Lock's wake-up scan over its waiters
 made the queue quadratic (a fifth of a web worker's CPU in the storm profile).
 Here every command issued during one loop tick joins a batch that goes out as a
-single write on one connection; replies are read in order and handed back to
-their callers. redis-py's Pipeline does the same with a command stack and retry
-wrapper that cost a fifth of a web worker's CPU at 8k votes/s, hence its bare
-connection primitives.
+single write; replies are read in order and handed back to their callers. redis-py's
+Pipeline does the same with a command stack and retry wrapper that cost a fifth of a
+web worker's CPU at 8k votes/s, hence its bare connection primitives.
+
+The batches share one connection of their own, written by one task and read by
+another, so a batch goes out while earlier ones still wait for replies. Taking a
+pooled connection per batch instead cost a task and the pool's health check each
+time: `can_read_destructive` arms a zero timeout and cancels a read, about a tenth
+of a web worker's CPU at 8k votes/s. A single connection also keeps every caller's
+replies in the order it issued the commands, across batches. The reader always
+waits on the socket, so a connection that Redis closes is noticed when it happens
+and the next batch opens a new one.
 
 Replies are raw (no redis-py response callbacks): callers of `execute` parse what
-they asked for. An error reply fails only its own caller; a connection error fails
-the whole batch, as a pipeline would. `run_script` reloads a script that Redis
-forgot (restart, SCRIPT FLUSH) once per batch of callers and retries.
+they asked for. An error reply fails only its own caller; a broken connection fails
+every caller still waiting on it. `run_script` reloads a script that Redis forgot
+(restart, SCRIPT FLUSH) once per batch of callers and retries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 from typing import Any
 
 from hiredis import pack_command
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from app.scripts import Script, is_noscript
@@ -31,22 +43,78 @@ from app.scripts import Script, is_noscript
 _Call = tuple[tuple[Any, ...], asyncio.Future[Any]]
 
 
+class _Link:
+    """One connection and the callers waiting, in order, for its replies."""
+
+    def __init__(self, conn: AbstractConnection) -> None:
+        self.conn = conn
+        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.reader: asyncio.Task[None] | None = None
+        self.closing: asyncio.Task[None] | None = None
+        self.dead = False
+
+    def fail(self, exc: BaseException) -> None:
+        """Fail every caller still waiting and close the connection (once)."""
+        if self.dead:
+            return
+        self.dead = True
+        if not isinstance(exc, Exception):
+            exc = RedisConnectionError("the Redis connection was closed")
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(exc)
+        if self.reader is not None and self.reader is not asyncio.current_task():
+            self.reader.cancel()
+        self.closing = asyncio.get_running_loop().create_task(self.conn.disconnect(nowait=True))
+
+    async def read(self) -> None:
+        try:
+            while True:
+                try:
+                    reply = await self.conn.read_response()
+                except ResponseError as exc:
+                    reply = exc
+                if not self.waiting:
+                    raise RedisConnectionError("Redis sent a reply nobody asked for")
+                future = self.waiting.popleft()
+                if future.done():  # its caller was cancelled
+                    continue
+                if isinstance(reply, ResponseError):
+                    future.set_exception(reply)
+                else:
+                    future.set_result(reply)
+        except BaseException as exc:
+            self.fail(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+
 class RedisBatch:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._pending: list[_Call] = []
-        self._scheduled = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: list[_Call] = []  # issued since the writer last took them
+        self._in_hand: list[_Call] = []  # taken, waiting for a connection
+        self._writer: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Future[None] | None = None
+        self._link: _Link | None = None
         self._loading: dict[str, asyncio.Future[None]] = {}
+        self._closed = False
 
     def execute(self, *args: Any) -> asyncio.Future[Any]:
         """Queue one command for this tick's write; the future gets its raw reply."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        if self._closed:
+            future.set_exception(RedisConnectionError("the Redis batch is closed"))
+            return future
         self._pending.append((args, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write(), name="redis-batch-writer")
+        elif self._wakeup is not None and not self._wakeup.done():
+            # The writer runs in the next loop iteration, after every callback that is
+            # ready now: what they issue joins the same write.
+            self._wakeup.set_result(None)
         return future
 
     async def run_script(self, script: Script, keys: list[str], args: list[Any]) -> Any:
@@ -67,42 +135,67 @@ class RedisBatch:
             loading.add_done_callback(lambda _: self._loading.pop(script.sha, None))
         await asyncio.shield(loading)
 
-    def _flush(self) -> None:
-        batch, self._pending, self._scheduled = self._pending, [], False
-        task = asyncio.get_running_loop().create_task(self._send(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._pending:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                continue
+            self._in_hand, self._pending = self._pending, []
+            try:
+                link = await self._connected()
+            except Exception as exc:
+                _fail(self._in_hand, exc)
+                self._in_hand = []
+                continue
+            batch, self._in_hand = self._in_hand, []
+            link.waiting.extend([future for _, future in batch])
+            try:
+                await link.conn.send_packed_command(
+                    pack([args for args, _ in batch]), check_health=False
+                )
+            except BaseException as exc:
+                link.fail(exc)
+                if not isinstance(exc, Exception):
+                    raise
 
-    async def _send(self, batch: list[_Call]) -> None:
-        pool = self._redis.connection_pool
-        try:
-            conn = await pool.get_connection()
-        except Exception as exc:
-            _fail(batch, exc)
-            return
-        try:
-            await conn.send_packed_command(pack([args for args, _ in batch]), check_health=False)
-            for _, future in batch:
-                try:
-                    reply = await conn.read_response()
-                except ResponseError as exc:
-                    if not future.done():
-                        future.set_exception(exc)
-                    continue
-                if not future.done():
-                    future.set_result(reply)
-        except BaseException as exc:
-            await conn.disconnect()
-            _fail(batch, exc if isinstance(exc, Exception) else ConnectionError("cancelled"))
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            await pool.release(conn)
+    async def _connected(self) -> _Link:
+        link = self._link
+        if link is None or link.dead:
+            conn: AbstractConnection = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+            await conn.connect()
+            link = self._link = _Link(conn)
+            link.reader = asyncio.get_running_loop().create_task(
+                link.read(), name="redis-batch-reader"
+            )
+        return link
 
     async def drain(self) -> None:
-        """Wait for batches in flight, so a stopping process answers what it accepted."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait for every command issued so far, so a stopping process answers what it
+        accepted."""
+        waiting = list(self._link.waiting) if self._link is not None else []
+        outstanding = [future for _, future in self._pending + self._in_hand] + waiting
+        if outstanding:
+            await asyncio.gather(*outstanding, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Drain, then stop the writer and close the connection."""
+        await self.drain()
+        self._closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        _fail(self._pending + self._in_hand, RedisConnectionError("the Redis batch is closed"))
+        link = self._link
+        if link is not None and not link.dead:
+            link.dead = True
+            if link.reader is not None:
+                link.reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await link.reader
+            await link.conn.disconnect()
 
 
 def pack(commands: list[tuple[Any, ...]]) -> bytes:

@@ -39,7 +39,7 @@ async def test_one_write_answers_each_caller_and_an_error_fails_only_its_own(
         assert [c for i, c in enumerate(counts) if i % 5 == 0] == list(range(1, 11))
         assert redis.get("rb:n4") == "10"
     finally:
-        await batch.drain()
+        await batch.aclose()
         await client.aclose()
 
 
@@ -62,7 +62,7 @@ async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
         assert _script_loads(redis) - before == 1
         assert {tuple(r[:3]) for r in replies} == {(2, 2, "1,3"), (2, 2, "2"), (2, 2, "")}
     finally:
-        await batch.drain()
+        await batch.aclose()
         await client.aclose()
 
 
@@ -78,7 +78,76 @@ async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
         with pytest.raises(RedisConnectionError):
             await batch.execute("PING")
     finally:
-        await batch.drain()
+        await batch.aclose()
+        await client.aclose()
+
+
+async def test_batches_pipeline_on_one_connection_and_replies_keep_their_order(
+    redis_url: str, redis: redis_sync.Redis
+) -> None:
+    """Commands issued over many ticks, none awaited before the next: each batch goes
+    out while earlier ones wait for replies, and every caller gets its own."""
+    client = redis_client(redis_url)
+    batch = RedisBatch(client)
+    clients_before = len(redis.client_list())
+    try:
+        calls = []
+        for _ in range(200):
+            calls.append(batch.execute("INCR", "rb:order"))
+            await asyncio.sleep(0)
+        assert await asyncio.gather(*calls) == list(range(1, 201))
+        assert len(redis.client_list()) == clients_before + 1
+    finally:
+        await batch.aclose()
+        await client.aclose()
+    assert len(redis.client_list()) == clients_before
+
+
+async def test_a_connection_redis_closes_is_replaced_before_the_next_batch(
+    redis_url: str, redis: redis_sync.Redis
+) -> None:
+    client = redis_client(redis_url)
+    batch = RedisBatch(client)
+    try:
+        await batch.execute("CLIENT", "SETNAME", "rb-victim")
+        assert await batch.execute("PING") == "PONG"
+        victim = [c for c in redis.client_list() if c["name"] == "rb-victim"]
+        assert len(victim) == 1
+        redis.client_kill_filter(_id=victim[0]["id"])
+        # The batch's reader sees the close as it happens, not on the next write.
+        for _ in range(100):
+            if not [c for c in redis.client_list() if c["name"] == "rb-victim"]:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        after = asyncio.gather(*(batch.execute("INCR", "rb:after") for _ in range(5)))
+        assert await asyncio.wait_for(after, 10) == [1, 2, 3, 4, 5]
+    finally:
+        await batch.aclose()
+        await client.aclose()
+
+
+async def test_a_killed_connection_fails_only_the_callers_waiting_on_it(
+    redis_url: str, redis: redis_sync.Redis
+) -> None:
+    """A caller whose command was sent on a connection that dies gets an error, never
+    a hang or someone else's reply; commands issued afterwards succeed."""
+    client = redis_client(redis_url)
+    batch = RedisBatch(client)
+    try:
+        await batch.execute("CLIENT", "SETNAME", "rb-blocked")
+        blocked = batch.execute("BLPOP", "rb:never", 30)
+        queued = batch.execute("PING")  # pipelined behind the BLPOP
+        await asyncio.sleep(0.1)
+        victim = [c for c in redis.client_list() if c["name"] == "rb-blocked"]
+        redis.client_kill_filter(_id=victim[0]["id"])
+        replies = await asyncio.wait_for(
+            asyncio.gather(blocked, queued, return_exceptions=True), 10
+        )
+        assert all(isinstance(r, RedisConnectionError) for r in replies), replies
+        assert await batch.execute("PING") == "PONG"
+    finally:
+        await batch.aclose()
         await client.aclose()
 
 

@@ -98,7 +98,7 @@ def _entries(stream: str, poll_id: int, items: Any) -> list[Entry]:
     ]
 
 
-async def ack(redis: Redis, batch: Sequence[Entry]) -> None:
+async def ack(commands: RedisBatch, batch: Sequence[Entry]) -> None:
     """XACK and XDEL the entries. If Redis fails here they stay pending and are written
     again later, which is harmless.
 
@@ -107,7 +107,6 @@ async def ack(redis: Redis, batch: Sequence[Entry]) -> None:
     by_stream: dict[str, list[str]] = {}
     for entry in batch:
         by_stream.setdefault(entry.stream, []).append(entry.id)
-    commands = RedisBatch(redis)
     delay = RETRY_START_S
     for attempt in range(ACK_ATTEMPTS):
         try:
@@ -147,6 +146,7 @@ async def _hold(redis: Redis, batch: Sequence[Entry], consumer: str) -> None:
 
 async def persist(
     redis: Redis,
+    commands: RedisBatch,
     batch: Sequence[Entry],
     *,
     consumer: str,
@@ -192,7 +192,7 @@ async def persist(
     dropped = len(dedupe(rows)) - kept
     if dropped:
         log.info("dropped %d ballots of deleted polls or users", dropped)
-    await ack(redis, batch)
+    await ack(commands, batch)
     return True
 
 
@@ -203,6 +203,8 @@ class OutboxDrainer:
         self.redis = redis
         self.settings = settings
         self.consumer = consumer or consumer_name()
+        # The drainer's own pipelined connection, for its reads and acks.
+        self.commands = RedisBatch(redis)
         self._streams: dict[str, int] = {}  # outbox key -> poll id
         self._wake = asyncio.Event()
         self._stopping = False
@@ -227,6 +229,7 @@ class OutboxDrainer:
         except Exception:
             log.exception("outbox drainer ended with an error")
         await self._forget_consumer()
+        await self.commands.aclose()
 
     async def _run(self) -> None:
         log.info("outbox drainer running as consumer %s", self.consumer)
@@ -273,12 +276,20 @@ class OutboxDrainer:
             self._claim_at = now + max(self.settings.outbox_claim_idle_ms / 2000, 0.05)
             claimed = await self._reclaim()
             if claimed:
-                await persist(self.redis, claimed, consumer=self.consumer, settings=self.settings)
+                await persist(
+                    self.redis,
+                    self.commands,
+                    claimed,
+                    consumer=self.consumer,
+                    settings=self.settings,
+                )
                 self._claim_at = 0.0  # there may be more: claim again next step
                 return
         batch = await self._read()
         if batch:
-            await persist(self.redis, batch, consumer=self.consumer, settings=self.settings)
+            await persist(
+                self.redis, self.commands, batch, consumer=self.consumer, settings=self.settings
+            )
         if 0 < len(batch) < self.settings.outbox_batch and not self._stopping:
             # Caught up: let the next batch gather. Without this a trickle of votes
             # costs a read over every stream and a transaction each (200 votes/s kept
@@ -374,6 +385,22 @@ async def drain_poll(
     stream = keys.outbox(poll_id)
     if not await redis.exists(stream):
         return True
+    commands = RedisBatch(redis)
+    try:
+        return await _drain_stream(redis, commands, poll_id, consumer, settings, deadline)
+    finally:
+        await commands.aclose()
+
+
+async def _drain_stream(
+    redis: Redis,
+    commands: RedisBatch,
+    poll_id: int,
+    consumer: str,
+    settings: Settings,
+    deadline: float,
+) -> bool:
+    stream = keys.outbox(poll_id)
     while time.monotonic() < deadline:
         try:
             reply = await redis.xreadgroup(
@@ -393,7 +420,7 @@ async def drain_poll(
         batch += _entries(stream, poll_id, claimed[1])
         if batch:
             if not await persist(
-                redis, batch, consumer=consumer, settings=settings, deadline=deadline
+                redis, commands, batch, consumer=consumer, settings=settings, deadline=deadline
             ):
                 return False
             continue
