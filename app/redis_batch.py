@@ -164,7 +164,7 @@ class RedisBatch:
         link = self._link
         if link is None or link.dead:
             conn: AbstractConnection = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
-            await conn.connect()
+            await conn.connect()  # type: ignore[no-untyped-call]
             link = self._link = _Link(conn)
             link.reader = asyncio.get_running_loop().create_task(
                 link.read(), name="redis-batch-reader"
