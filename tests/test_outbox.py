@@ -27,7 +27,8 @@ from models import Ballot, Poll
 from tests.burst import backlog, cast, db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import LiveServer, WorkerProcess, metric
 from tests.test_polls import create, vote
-from workers.outbox import OutboxDrainer
+from workers.outbox import OutboxDrainer, parse_entry
+from workers.upsert import BallotRow
 
 Ballots = list[tuple[Principal, list[int]]]
 
@@ -47,6 +48,22 @@ def changes(voters: list[Principal], opts: list[int]) -> Ballots:
 async def assert_exact(poll_id: int, acked: dict[int, str], redis: redis_sync.Redis) -> None:
     assert await db_ballots(poll_id) == acked == redis_ballots(redis, poll_id)
     assert await Ballot.filter(poll_id=poll_id).count() == len(acked)
+
+
+def test_an_entry_parses_in_any_field_order_and_a_broken_one_is_skipped() -> None:
+    row = BallotRow(poll_id=7, user_id=12, option_ids="3,5", seq=9, at_ms=1000)
+    as_written = ["u", "12", "b", "3,5", "s", "9", "t", "1000"]
+    reordered = ["t", "1000", "s", "9", "u", "12", "b", "3,5"]
+    assert parse_entry(7, "st", "1-0", as_written).row == row
+    assert parse_entry(7, "st", "1-0", reordered).row == row
+    for broken in (
+        ["u", "12", "b", "3,5", "s", "9"],  # no time
+        ["u", "12", "b", "3;5", "s", "9", "t", "1000"],  # not a ballot
+        ["u", "x", "b", "3,5", "s", "9", "t", "1000"],
+        ["u", "12", "b", "3,5", "s", "9", "t"],  # odd
+        None,  # deleted while pending
+    ):
+        assert parse_entry(7, "st", "1-0", broken) == ("st", "1-0", None), broken
 
 
 async def test_drainer_writes_batches_and_skips_what_cannot_be_written(
