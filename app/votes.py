@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -100,8 +101,9 @@ class VoteEngine:
             VOTES.labels(outcome).inc(n)
         self._outcomes.clear()
 
-    async def cast(self, *, principal: Principal, poll_id: int, option_ids: object) -> VoteResult:
-        ballot = ballot_of(option_ids)
+    def _script_args(
+        self, principal: Principal, poll_id: int, ballot: str
+    ) -> tuple[list[str], list[str]]:
         args = [
             str(principal.user_id),
             "1" if principal.is_guest else "0",
@@ -109,16 +111,34 @@ class VoteEngine:
             str(poll_id),
             keys.channel(self._redis, poll_id),
         ]
-        for attempt in range(2):
-            out = await self._batch.run_script(VOTE, keys.poll_state_keys(poll_id), args)
-            if out[0] != "err":
-                self._count(out[0])
-                return VoteResult(status=str(out[0]), seq=int(out[1]))
-            code = str(out[1])
-            if code == "no_state" and attempt == 0:
-                if await ensure_state(self._redis, poll_id) is None:
-                    raise vote_error("not_found")
-                continue
-            self._count(code)
-            raise vote_error("not_found" if code == "no_state" else code)
-        raise AssertionError("unreachable")
+        return keys.poll_state_keys(poll_id), args
+
+    def submit(self, principal: Principal, poll_id: int, ballot: str) -> asyncio.Future[Any]:
+        """Send the vote in this tick's batch without awaiting it: the future gets the
+        script's raw reply, for `settle`. NOSCRIPT is left to the caller (see `cast`)."""
+        script_keys, args = self._script_args(principal, poll_id, ballot)
+        return self._batch.execute("EVALSHA", VOTE.sha, len(script_keys), *script_keys, *args)
+
+    def settle(self, reply: Any, *, final: bool = False) -> VoteResult | None:
+        """The result of the vote script's reply, or its error raised as the ApiError
+        clients see. None: Redis has no state for the poll (flushed, restarted); it must
+        be rebuilt from the database and the vote sent again (not when `final`)."""
+        if reply[0] != "err":
+            self._count(reply[0])
+            return VoteResult(status=str(reply[0]), seq=int(reply[1]))
+        code = str(reply[1])
+        if code == "no_state" and not final:
+            return None
+        self._count(code)
+        raise vote_error("not_found" if code == "no_state" else code)
+
+    async def cast(self, *, principal: Principal, poll_id: int, option_ids: object) -> VoteResult:
+        script_keys, args = self._script_args(principal, poll_id, ballot_of(option_ids))
+        result = self.settle(await self._batch.run_script(VOTE, script_keys, args))
+        if result is None:
+            if await ensure_state(self._redis, poll_id) is None:
+                raise vote_error("not_found")
+            reply = await self._batch.run_script(VOTE, script_keys, args)
+            result = self.settle(reply, final=True)
+        assert result is not None
+        return result

@@ -8,11 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+import redis as redis_sync
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conftest import LiveServer, Person
 from tests.test_polls import create
-from tests.wsclient import WsClient
+from tests.wsclient import RawWs, WsClient, frame
 
 
 async def test_handshake_refuses_bad_tokens_before_upgrade(live_server: LiveServer) -> None:
@@ -99,6 +100,60 @@ async def test_vote_errors_over_the_socket(
         reply = await ws.request(type="VOTE", **fields)
         assert (reply["type"], reply["code"]) == ("ERROR", code), fields
     await ws.close()
+
+
+async def test_messages_sent_together_are_answered_in_order(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    """A VOTE is acked from its Redis reply's callback, without the socket's task;
+    what follows it must still wait for that ack, whatever its kind."""
+    owner, voter = await make_person(), await make_person()
+    poll = await create(client, owner, allow_change=True)
+    a, b = (o["id"] for o in poll["options"][:2])
+    ws = await RawWs.open(live_server.ws_url, voter.token)
+    burst = [
+        {"type": "VOTE", "ref": "1", "poll_id": poll["id"], "option_ids": [a]},
+        {"type": "PING", "ref": "2"},
+        {"type": "VOTE", "ref": "3", "poll_id": poll["id"], "option_ids": [b]},
+        {"type": "LEAVE_POLL", "ref": "4", "poll_id": poll["id"]},
+        {"type": "VOTE", "ref": "5", "poll_id": poll["id"], "option_ids": ["x"]},
+        {"type": "VOTE", "ref": "6", "poll_id": poll["id"], "option_ids": [b]},
+        {"type": "PING", "ref": "7"},
+    ]
+    for _ in range(3):
+        ws.writer.write(b"".join(frame(json.dumps(m).encode()) for m in burst))
+        replies = [await ws.recv() for _ in burst]
+        assert [r["ref"] for r in replies] == [m["ref"] for m in burst]
+        assert [r["type"] for r in replies] == [
+            "VOTE_ACK", "PONG", "VOTE_ACK", "ERROR", "ERROR", "VOTE_ACK", "PONG",
+        ]  # fmt: skip
+        assert [r.get("code") for r in replies[3:5]] == ["not_found", "bad_message"]
+        assert replies[2]["seq"] > replies[0]["seq"]
+    ws.close()
+
+
+async def test_socket_votes_survive_a_redis_that_lost_scripts_and_state(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any, redis: redis_sync.Redis
+) -> None:
+    owner, a, b, c = [await make_person() for _ in range(4)]
+    poll = await create(client, owner)
+    opt = poll["options"][0]["id"]
+
+    async def vote_once(who: Any) -> dict[str, Any]:
+        ws = await WsClient.open(live_server.ws_url, who.token)
+        try:
+            return await ws.request(type="VOTE", poll_id=poll["id"], option_ids=[opt])
+        finally:
+            await ws.close()
+
+    assert (await vote_once(a))["seq"] == 1
+    redis.script_flush()  # a restarted Redis: NOSCRIPT
+    ack = await vote_once(b)
+    assert (ack["type"], ack["status"], ack["seq"]) == ("VOTE_ACK", "accepted", 2)
+    redis.flushdb()  # a Redis that lost the poll: rebuilt from the database
+    ack = await vote_once(c)
+    assert (ack["type"], ack["status"]) == ("VOTE_ACK", "accepted"), ack
+    assert (await vote_once(c))["status"] == "unchanged"
 
 
 async def test_bad_frames_keep_the_connection(live_server: LiveServer, make_person: Any) -> None:

@@ -23,6 +23,7 @@ so its checks and close codes apply exactly as before.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sanic.server.websockets import impl as sanic_ws
@@ -106,6 +107,10 @@ class Inbox:
         self._head = b""  # the start of a frame not yet complete (while cutting)
         # Bytes arrived since the keepalive last looked (app/ws/keepalive.py).
         self.heard = True
+        # Takes a message without the socket's coroutine (a VOTE: see
+        # MessageHandler.vote_now) and calls back when it is answered.
+        self.fast: Callable[[bytes, Callable[[], None]], bool] | None = None
+        self._in_flight = False
 
     def feed(self, data: bytes) -> None:
         self.heard = True
@@ -140,8 +145,24 @@ class Inbox:
         if len(self._messages) >= HIGH_WATER and not self._paused:
             self._paused = True
             self._ws.io_proto.transport.pause_reading()  # type: ignore[union-attr]
-        if self._messages or self._closing:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand the next message to `fast` if it may go there, else wake the coroutine.
+        A socket's messages are answered in order: `fast` gets one only while the
+        coroutine waits for input with nothing queued before it, and one at a time."""
+        messages = self._messages
+        if messages and self.fast is not None and not self._in_flight:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done() and self.fast(messages[0], self._settled):
+                messages.pop(0)
+                self._in_flight = True
+        if (messages and not self._in_flight) or self._closing:
             self._wake()
+
+    def _settled(self) -> None:
+        self._in_flight = False
+        self._dispatch()
 
     def _take_frames(self, data: bytes) -> bytes | None:
         """Queue the complete data frames, hand pings and pongs to the protocol; keep an
@@ -201,8 +222,8 @@ class Inbox:
         if not self._watching and self._ws.connection_lost_waiter is not None:
             self._watching = True
             self._ws.connection_lost_waiter.add_done_callback(lambda _: self._end())
-        while not self._messages:
-            if self._closing:
+        while not self._messages or self._in_flight:
+            if self._closing and not self._messages:
                 return None
             self._waiter = asyncio.get_running_loop().create_future()
             await self._waiter

@@ -8,6 +8,7 @@ bad or revoked token a plain HTTP 401, so a refused client never gets a socket.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 from sanic import Blueprint, Request
@@ -43,6 +44,7 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
         lambda: ctx.hub.spawn(conn.close(CLOSE_TOKEN, "token expired")),
     )
     inbox = Inbox.of(ws)
+    inbox.fast = functools.partial(ctx.ws_messages.vote_now, conn)
     try:
         while (raw := await inbox.next()) is not None:
             await ctx.ws_messages.handle(conn, raw)
