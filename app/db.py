@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
 from app.config import Settings
@@ -53,3 +54,9 @@ async def close_db() -> None:
 
 async def ping_db() -> None:
     await connections.get("default").execute_query("SELECT 1")
+
+
+def placeholders(conn: BaseDBAsyncClient, count: int) -> str:
+    """`count` bind markers for a raw query's `IN (...)`, in the connection's dialect."""
+    mark = "%s" if conn.capabilities.dialect == "mysql" else "?"
+    return ", ".join([mark] * count)

@@ -26,6 +26,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app.db import placeholders
+
 COLUMNS = "(poll_id, user_id, option_ids, seq, cast_at, updated_at)"
 
 # Assignment order matters in MySQL: each SET sees the columns already assigned, so
@@ -106,12 +108,11 @@ def _insert_sql(dialect: str, rows: Sequence[BallotRow]) -> str:
 
 
 async def _existing(conn: BaseDBAsyncClient, table: str, ids: set[int]) -> set[int]:
-    mark = "%s" if _dialect(conn) == "mysql" else "?"
     found: set[int] = set()
     wanted = sorted(ids)
     for i in range(0, len(wanted), 1000):
         chunk = wanted[i : i + 1000]
-        sql = f"SELECT id FROM {table} WHERE id IN ({', '.join([mark] * len(chunk))})"
+        sql = f"SELECT id FROM {table} WHERE id IN ({placeholders(conn, len(chunk))})"
         _, rows = await conn.execute_query(sql, list(chunk))
         found.update(int(row["id"]) for row in rows)
     return found
