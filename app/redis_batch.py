@@ -68,6 +68,14 @@ class _Link:
             self.reader.cancel()
         self.closing = asyncio.get_running_loop().create_task(self.conn.disconnect(nowait=True))
 
+    async def close(self) -> None:
+        """`fail`, then wait until the reader stopped and the connection is closed."""
+        self.fail(RedisConnectionError("the Redis batch is closed"))
+        for task in (self.reader, self.closing):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     async def read(self) -> None:
         try:
             while True:
@@ -117,14 +125,18 @@ class RedisBatch:
             self._wakeup.set_result(None)
         return future
 
+    def evalsha(self, script: Script, keys: list[str], args: list[Any]) -> asyncio.Future[Any]:
+        """The script as one command of this tick's write; NOSCRIPT is the caller's."""
+        return self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+
     async def run_script(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         try:
-            return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self.evalsha(script, keys, args)
         except ResponseError as exc:
             if not is_noscript(exc):
                 raise
         await self._load(script)
-        return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        return await self.evalsha(script, keys, args)
 
     async def _load(self, script: Script) -> None:
         """SCRIPT LOAD once for every caller that met the same NOSCRIPT."""
@@ -188,14 +200,8 @@ class RedisBatch:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
         _fail(self._pending + self._in_hand, RedisConnectionError("the Redis batch is closed"))
-        link = self._link
-        if link is not None and not link.dead:
-            link.dead = True
-            if link.reader is not None:
-                link.reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await link.reader
-            await link.conn.disconnect()
+        if self._link is not None:
+            await self._link.close()
 
 
 def pack(commands: list[tuple[Any, ...]]) -> bytes:

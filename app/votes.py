@@ -116,8 +116,7 @@ class VoteEngine:
     def submit(self, principal: Principal, poll_id: int, ballot: str) -> asyncio.Future[Any]:
         """Send the vote in this tick's batch without awaiting it: the future gets the
         script's raw reply, for `settle`. NOSCRIPT is left to the caller (see `cast`)."""
-        script_keys, args = self._script_args(principal, poll_id, ballot)
-        return self._batch.execute("EVALSHA", VOTE.sha, len(script_keys), *script_keys, *args)
+        return self._batch.evalsha(VOTE, *self._script_args(principal, poll_id, ballot))
 
     def settle(self, reply: Any, *, final: bool = False) -> VoteResult | None:
         """The result of the vote script's reply, or its error raised as the ApiError
