@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     db_pool_max: int = Field(20, ge=1, le=500)
     db_pool_recycle_s: int = Field(280, ge=10)
+    # A hot-path Redis command (a vote, a JOIN snapshot) unanswered this long fails, with
+    # every command queued behind it on its connection, and the next opens a new one: a
+    # Redis that hangs without closing the connection answers clients with an error.
+    redis_reply_timeout_s: float = Field(5.0, gt=0, le=300)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_ttl_s: int = Field(3600, ge=60, le=30 * 86400)

@@ -15,9 +15,11 @@ class RedisHandle:
     """The process's Redis client, its per-tick batch of hot-path commands and, in
     embedded mode, the server it keeps alive."""
 
-    def __init__(self, client: Redis, url: str, server: Any = None) -> None:
+    def __init__(
+        self, client: Redis, url: str, *, reply_timeout_s: float, server: Any = None
+    ) -> None:
         self.client = client
-        self.batch = RedisBatch(client)
+        self.batch = RedisBatch(client, reply_timeout_s=reply_timeout_s)
         self.url = url
         self._server = server
 
@@ -41,4 +43,6 @@ def open_redis(settings: Settings) -> RedisHandle:
     url = settings.redis_url
     if settings.embedded_redis:
         server, url = start_redis(settings.data_dir)
-    return RedisHandle(redis_client(url), url, server)
+    return RedisHandle(
+        redis_client(url), url, reply_timeout_s=settings.redis_reply_timeout_s, server=server
+    )

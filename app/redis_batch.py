@@ -19,6 +19,12 @@ replies in the order it issued the commands, across batches. The reader always
 waits on the socket, so a connection that Redis closes is noticed when it happens
 and the next batch opens a new one.
 
+A Redis that stops answering without closing the connection (stopped, swapped out, a
+network path that drops packets) would leave every caller waiting forever, and a
+stopping process with them; so when the oldest command has waited `reply_timeout_s`
+without a reply, the connection counts as broken. One timer per connection watches
+the head of its queue, so a reply costs nothing extra.
+
 Replies are raw (no redis-py response callbacks): callers of `execute` parse what
 they asked for. An error reply fails only its own caller; a broken connection fails
 every caller still waiting on it. `run_script` reloads a script that Redis forgot
@@ -37,6 +43,7 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.scripts import Script, is_noscript
 
@@ -46,18 +53,44 @@ _Call = tuple[tuple[Any, ...], asyncio.Future[Any]]
 class _Link:
     """One connection and the callers waiting, in order, for its replies."""
 
-    def __init__(self, conn: AbstractConnection) -> None:
+    def __init__(self, conn: AbstractConnection, reply_timeout_s: float) -> None:
         self.conn = conn
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.reader: asyncio.Task[None] | None = None
         self.closing: asyncio.Task[None] | None = None
         self.dead = False
+        self._reply_timeout_s = reply_timeout_s
+        self._watch: asyncio.TimerHandle | None = None
+        self._watched: asyncio.Future[Any] | None = None
+
+    def expect(self, futures: list[asyncio.Future[Any]]) -> None:
+        """Queue the callers of a batch about to be sent, in send order."""
+        self.waiting.extend(futures)
+        if self._watch is None and self.waiting:
+            self._arm()
+
+    def _arm(self) -> None:
+        self._watched = self.waiting[0]
+        self._watch = asyncio.get_running_loop().call_later(self._reply_timeout_s, self._check)
+
+    def _check(self) -> None:
+        """The head still the one seen a period ago: it waited at least that long (a
+        stuck command is noticed within one to two periods)."""
+        self._watch = None
+        if self.dead or not self.waiting:
+            return
+        if self.waiting[0] is self._watched:
+            self.fail(RedisTimeoutError(f"Redis sent no reply for {self._reply_timeout_s:g} s"))
+        else:
+            self._arm()
 
     def fail(self, exc: BaseException) -> None:
         """Fail every caller still waiting and close the connection (once)."""
         if self.dead:
             return
         self.dead = True
+        if self._watch is not None:
+            self._watch.cancel()
         if not isinstance(exc, Exception):
             exc = RedisConnectionError("the Redis connection was closed")
         while self.waiting:
@@ -99,8 +132,10 @@ class _Link:
 
 
 class RedisBatch:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, reply_timeout_s: float) -> None:
+        """`reply_timeout_s` must exceed the longest BLOCK of any command sent here."""
         self._redis = redis
+        self._reply_timeout_s = reply_timeout_s
         self._pending: list[_Call] = []  # issued since the writer last took them
         self._in_hand: list[_Call] = []  # taken, waiting for a connection
         self._writer: asyncio.Task[None] | None = None
@@ -162,7 +197,7 @@ class RedisBatch:
                 self._in_hand = []
                 continue
             batch, self._in_hand = self._in_hand, []
-            link.waiting.extend([future for _, future in batch])
+            link.expect([future for _, future in batch])
             try:
                 await link.conn.send_packed_command(
                     pack([args for args, _ in batch]), check_health=False
@@ -176,8 +211,15 @@ class RedisBatch:
         link = self._link
         if link is None or link.dead:
             conn: AbstractConnection = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
-            await conn.connect()  # type: ignore[no-untyped-call]
-            link = self._link = _Link(conn)
+            try:
+                # A stuck Redis accepts the TCP connection and never answers the handshake.
+                await asyncio.wait_for(conn.connect(), self._reply_timeout_s)  # type: ignore[no-untyped-call]
+            except TimeoutError:
+                await conn.disconnect(nowait=True)
+                raise RedisTimeoutError(
+                    f"Redis did not answer the connection for {self._reply_timeout_s:g} s"
+                ) from None
+            link = self._link = _Link(conn, self._reply_timeout_s)
             link.reader = asyncio.get_running_loop().create_task(
                 link.read(), name="redis-batch-reader"
             )
@@ -185,7 +227,7 @@ class RedisBatch:
 
     async def drain(self) -> None:
         """Wait for every command issued so far, so a stopping process answers what it
-        accepted."""
+        accepted (within the reply timeout, should Redis hang)."""
         waiting = list(self._link.waiting) if self._link is not None else []
         outstanding = [future for _, future in self._pending + self._in_hand] + waiting
         if outstanding:

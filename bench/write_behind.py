@@ -215,7 +215,12 @@ async def throughput(
 ) -> dict[str, Any]:
     poll, opts = await make_poll(redis, voters[0].user_id, hidden=True)
     started = time.perf_counter()
-    await cast_all(VoteEngine(redis, RedisBatch(redis)), poll.id, voters, opts)
+    await cast_all(
+        VoteEngine(redis, RedisBatch(redis, reply_timeout_s=settings.redis_reply_timeout_s)),
+        poll.id,
+        voters,
+        opts,
+    )
     cast_s = time.perf_counter() - started
     assert backlog(sync, poll.id) == (len(voters), 0)
     workers = Workers(n_workers, env, log_dir / f"throughput-{n_workers}")
@@ -268,7 +273,7 @@ async def steady_lag(
     log_dir: Path,
 ) -> dict[str, Any]:
     poll, opts = await make_poll(redis, voters[0].user_id, hidden=False)
-    engine = VoteEngine(redis, RedisBatch(redis))
+    engine = VoteEngine(redis, RedisBatch(redis, reply_timeout_s=settings.redis_reply_timeout_s))
     workers = Workers(1, env, log_dir / "steady")
     acked: list[tuple[int, float]] = []  # (seq, when the ack came back)
 

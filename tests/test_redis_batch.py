@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
+from pathlib import Path
 
 import pytest
 import redis as redis_sync
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.embedded import start_redis
 from app.redis import redis_client
 from app.redis_batch import RedisBatch, pack
 from app.scripts import SNAPSHOT
@@ -27,7 +33,7 @@ async def test_one_write_answers_each_caller_and_an_error_fails_only_its_own(
     redis_url: str, redis: redis_sync.Redis
 ) -> None:
     client = redis_client(redis_url)
-    batch = RedisBatch(client)
+    batch = RedisBatch(client, reply_timeout_s=10)
     redis.set("rb:text", "not a number")
     try:
         calls = [batch.execute("INCR", f"rb:n{i % 5}") for i in range(50)]
@@ -47,7 +53,7 @@ async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
     redis_url: str, redis: redis_sync.Redis
 ) -> None:
     client = redis_client(redis_url)
-    batch = RedisBatch(client)
+    batch = RedisBatch(client, reply_timeout_s=10)
     try:
         redis.script_flush()
         before = _script_loads(redis)
@@ -68,7 +74,7 @@ async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
 
 async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
     client = redis_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-    batch = RedisBatch(client)
+    batch = RedisBatch(client, reply_timeout_s=10)
     try:
         replies = await asyncio.wait_for(
             asyncio.gather(*(batch.execute("PING") for _ in range(10)), return_exceptions=True),
@@ -88,7 +94,7 @@ async def test_batches_pipeline_on_one_connection_and_replies_keep_their_order(
     """Commands issued over many ticks, none awaited before the next: each batch goes
     out while earlier ones wait for replies, and every caller gets its own."""
     client = redis_client(redis_url)
-    batch = RedisBatch(client)
+    batch = RedisBatch(client, reply_timeout_s=10)
     clients_before = len(redis.client_list())
     try:
         calls = []
@@ -107,7 +113,7 @@ async def test_a_connection_redis_closes_is_replaced_before_the_next_batch(
     redis_url: str, redis: redis_sync.Redis
 ) -> None:
     client = redis_client(redis_url)
-    batch = RedisBatch(client)
+    batch = RedisBatch(client, reply_timeout_s=10)
     try:
         await batch.execute("CLIENT", "SETNAME", "rb-victim")
         assert await batch.execute("PING") == "PONG"
@@ -133,7 +139,7 @@ async def test_a_killed_connection_fails_only_the_callers_waiting_on_it(
     """A caller whose command was sent on a connection that dies gets an error, never
     a hang or someone else's reply; commands issued afterwards succeed."""
     client = redis_client(redis_url)
-    batch = RedisBatch(client)
+    batch = RedisBatch(client, reply_timeout_s=10)
     try:
         await batch.execute("CLIENT", "SETNAME", "rb-blocked")
         blocked = batch.execute("BLPOP", "rb:never", 30)
@@ -149,6 +155,38 @@ async def test_a_killed_connection_fails_only_the_callers_waiting_on_it(
     finally:
         await batch.aclose()
         await client.aclose()
+
+
+async def test_a_redis_that_stops_answering_fails_its_callers_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    """A stopped Redis (SIGSTOP) keeps the connection open and never replies: the
+    callers get an error once the oldest waited the reply timeout, a new connection's
+    handshake is given up on as well, and the batch works again once Redis does."""
+    server, url = start_redis(tmp_path)
+    client = redis_client(url)
+    batch = RedisBatch(client, reply_timeout_s=0.5)
+    try:
+        assert await batch.execute("PING") == "PONG"
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            calls = asyncio.gather(
+                *(batch.execute("INCR", "rb:hung") for _ in range(3)), return_exceptions=True
+            )
+            replies = await asyncio.wait_for(calls, 10)
+            assert all(isinstance(r, RedisTimeoutError) for r in replies), replies
+            assert time.monotonic() - started >= 0.5
+            with pytest.raises(RedisTimeoutError, match="connection"):
+                await asyncio.wait_for(batch.execute("PING"), 10)
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert await asyncio.wait_for(batch.execute("PING"), 10) == "PONG"
+        await asyncio.wait_for(batch.aclose(), 10)
+    finally:
+        await batch.aclose()
+        await client.aclose()
+        server.shutdown()
 
 
 def test_pack_matches_redis_py_for_what_the_hot_path_sends() -> None:

@@ -122,6 +122,14 @@ def autoclaim(stream: str, consumer: str, min_idle_ms: int, count: int) -> tuple
     return ("XAUTOCLAIM", stream, GROUP, consumer, min_idle_ms, "0-0", "COUNT", count)
 
 
+def command_batch(redis: Redis, settings: Settings) -> RedisBatch:
+    """A drainer's pipelined connection: its XREADGROUP blocks up to outbox_block_ms
+    before Redis answers, which the reply timeout must allow for."""
+    return RedisBatch(
+        redis, reply_timeout_s=settings.redis_reply_timeout_s + settings.outbox_block_ms / 1000
+    )
+
+
 async def ack(commands: RedisBatch, batch: Sequence[Entry]) -> None:
     """XACK and XDEL the entries. If Redis fails here they stay pending and are written
     again later, which is harmless.
@@ -228,7 +236,7 @@ class OutboxDrainer:
         self.settings = settings
         self.consumer = consumer or consumer_name()
         # The drainer's own pipelined connection, for its reads and acks.
-        self.commands = RedisBatch(redis)
+        self.commands = command_batch(redis, settings)
         self._streams: dict[str, int] = {}  # outbox key -> poll id
         self._wake = asyncio.Event()
         self._stopping = False
@@ -412,7 +420,7 @@ async def drain_poll(
     stream = keys.outbox(poll_id)
     if not await redis.exists(stream):
         return True
-    commands = RedisBatch(redis)
+    commands = command_batch(redis, settings)
     try:
         return await _drain_stream(redis, commands, poll_id, consumer, settings, deadline)
     finally:
