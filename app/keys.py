@@ -11,8 +11,8 @@ A poll's keys share the hash tag `{p:<id>}` so each Lua script touches one slot
     {p:ID}:seq       int    grows by one per accepted or changed ballot
     {p:ID}:outbox    stream one entry per accepted/changed ballot: u, b, s (seq), t (ms);
                             consumer group OUTBOX_GROUP drains it into MySQL; entries are
-                            XDELed once committed, and the stream is deleted when the poll
-                            is finalized (workers/outbox.py)
+                            trimmed once committed (app/lua/ack.lua), and the stream is
+                            deleted when the poll is finalized (workers/outbox.py)
     {p:ID}:pres      zset   "<user id>|<process id>" -> expiry (ms); refreshed by heartbeat
     {p:ID}:presn     hash   user id -> number of processes showing that user
     {p:ID}:ch:dbN    channel tally / presence / poll-change messages for the room

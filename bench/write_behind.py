@@ -13,7 +13,7 @@ FLUSHES: give it a db nobody else uses.
    nothing is pending. Result: ballots persisted per second.
 2. Drain lag under a steady `--rate` votes/s for `--seconds` with one worker: a
    thread samples the oldest entry still in the stream every ~2 ms (entries are
-   XDELed right after their commit), so each ballot's commit is known to within a
+   trimmed right after their commit), so each ballot's commit is known to within a
    sample; lag = that moment - the moment its vote was acked. p50/p99/max.
 
 Prints the figures and writes them as JSON to bench/results/.

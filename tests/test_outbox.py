@@ -22,12 +22,13 @@ import redis as redis_sync
 
 from app import keys
 from app.config import Settings
+from app.redis import redis_client
 from app.tokens import Principal
 from models import Ballot, Poll
 from tests.burst import backlog, cast, db_ballots, drained, make_voters, redis_ballots
-from tests.conftest import LiveServer, WorkerProcess, metric
+from tests.conftest import LiveServer, WorkerProcess, metric, unique_name
 from tests.test_polls import create, vote
-from workers.outbox import OutboxDrainer, parse_entry
+from workers.outbox import Entry, OutboxDrainer, ack, command_batch, parse_entry
 from workers.upsert import BallotRow
 
 Ballots = list[tuple[Principal, list[int]]]
@@ -64,6 +65,46 @@ def test_an_entry_parses_in_any_field_order_and_a_broken_one_is_skipped() -> Non
         None,  # deleted while pending
     ):
         assert parse_entry(7, "st", "1-0", broken) == ("st", "1-0", None), broken
+
+
+async def test_acking_trims_only_entries_no_consumer_still_needs(
+    redis: redis_sync.Redis, redis_url: str, settings: Settings
+) -> None:
+    """ack.lua drops committed entries, never one still pending on another consumer
+    nor one not yet delivered, whatever order the consumers ack in."""
+    stream = f"{{p:0}}:outbox-{unique_name()}"
+    redis.delete(stream)
+    redis.xgroup_create(stream, keys.OUTBOX_GROUP, id="0", mkstream=True)
+    ids = [redis.xadd(stream, {"u": i, "b": "1", "s": i, "t": 1000}) for i in range(12)]
+
+    def read(consumer: str, n: int) -> list[Any]:
+        reply = redis.xreadgroup(keys.OUTBOX_GROUP, consumer, {stream: ">"}, count=n)
+        return [Entry(stream, entry_id, None) for entry_id, _ in reply[0][1]]
+
+    def left() -> list[str]:
+        return [entry_id for entry_id, _ in redis.xrange(stream)]
+
+    client = redis_client(redis_url)
+    commands = command_batch(client, settings)
+    try:
+        a1, b, a2 = read("a", 3), read("b", 3), read("a", 3)  # 9 delivered, 3 not
+        await ack(commands, b)  # a's first three are older and still pending
+        assert left() == ids
+        await ack(commands, a1)  # now a2 is the oldest pending: up to it all committed
+        assert left() == ids[6:]
+        claimed = redis.xautoclaim(stream, keys.OUTBOX_GROUP, "c", 0, "0-0")[1]
+        assert [entry_id for entry_id, fields in claimed if fields] == ids[6:9]
+        await ack(commands, a2)  # nothing pending: everything delivered goes
+        assert left() == ids[9:]
+        await ack(commands, read("b", 10))
+        assert left() == [] and redis.xpending(stream, keys.OUTBOX_GROUP)["pending"] == 0
+        redis.xadd(stream, {"u": 99, "b": "1", "s": 99, "t": 1000})
+        await ack(commands, [])  # an empty batch acks nothing and trims nothing
+        assert len(left()) == 1
+    finally:
+        await commands.aclose()
+        await client.aclose()
+        redis.delete(stream)
 
 
 async def test_drainer_writes_batches_and_skips_what_cannot_be_written(

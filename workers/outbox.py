@@ -6,7 +6,8 @@ every active poll's stream and loops:
 
     XREADGROUP (up to `outbox_batch` entries a stream, BLOCK `outbox_block_ms`)
     -> one multi-row upsert in one transaction (workers/upsert.py)
-    -> XACK + XDEL, so streams hold only what is not yet in the database
+    -> ack.lua: XACK, then trim what no consumer still needs, so streams hold only
+       what is not yet in the database
     -> after a partial batch, wait `outbox_linger_ms` so the next one gathers.
 
 Delivery is at least once, and that is safe: the upsert keeps the higher `seq` per
@@ -43,6 +44,7 @@ from app.config import Settings
 from app.metrics import OUTBOX_BATCH_ROWS, OUTBOX_LAG, OUTBOX_PERSISTED
 from app.polls.state import ensure_outbox_group
 from app.redis_batch import RedisBatch
+from app.scripts import ACK
 from workers.upsert import BallotRow, dedupe, upsert_ballots
 
 log = logging.getLogger("livepolls.outbox")
@@ -131,11 +133,12 @@ def command_batch(redis: Redis, settings: Settings) -> RedisBatch:
 
 
 async def ack(commands: RedisBatch, batch: Sequence[Entry]) -> None:
-    """XACK and XDEL the entries. If Redis fails here they stay pending and are written
-    again later, which is harmless.
+    """Ack the entries and trim their streams (app/lua/ack.lua). If Redis fails here
+    they stay pending and are written again later, which is harmless.
 
-    A batch spans every live poll's stream, two commands each; packed by redis-py's
-    pipeline they cost a tenth of the drainer's CPU, so they go as one RedisBatch write."""
+    A batch spans every live poll's stream, one script call each, sent as one
+    RedisBatch write: packed by redis-py's pipeline they cost a tenth of the
+    drainer's CPU."""
     by_stream: dict[str, list[str]] = {}
     for entry in batch:
         by_stream.setdefault(entry.stream, []).append(entry.id)
@@ -144,12 +147,8 @@ async def ack(commands: RedisBatch, batch: Sequence[Entry]) -> None:
         try:
             await asyncio.gather(
                 *(
-                    reply
+                    commands.run_script(ACK, [stream], [GROUP, *ids])
                     for stream, ids in by_stream.items()
-                    for reply in (
-                        commands.execute("XACK", stream, GROUP, *ids),
-                        commands.execute("XDEL", stream, *ids),
-                    )
                 )
             )
             return
