@@ -5,16 +5,40 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from models import Ballot, Poll
 from tests.burst import make_voters
 from tests.test_polls import create
-from workers.upsert import BallotRow, dedupe, upsert_ballots
+from workers.upsert import BallotRow, dedupe, is_ballot, upsert_ballots
 
 
 async def _poll(client: httpx.AsyncClient, make_person: Any) -> tuple[int, list[int]]:
     poll = await create(client, await make_person(), kind="multiple", allow_change=True)
     return poll["id"], [o["id"] for o in poll["options"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("3", True),
+        ("3,5,12", True),
+        ("1234567890", True),
+        ("12345678901", False),  # an id longer than ten digits
+        ("1,12345678901", False),
+        ("", False),
+        ("3,", False),
+        (",3", False),
+        ("3,,5", False),
+        ("3'", False),
+        ("3) OR (1", False),
+        ("\u00b2", False),  # digits to str.isdigit, not to SQL
+        ("\u0663", False),
+        (",".join(["1234567"] * 40), False),  # longer than the column
+    ],
+)
+def test_only_digits_and_commas_pass_as_a_ballot(text: str, ok: bool) -> None:
+    assert is_ballot(text) is ok
 
 
 async def test_a_lower_seq_never_rolls_a_ballot_back(

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Sequence
@@ -45,13 +44,11 @@ from app.metrics import OUTBOX_BATCH_ROWS, OUTBOX_LAG, OUTBOX_PERSISTED
 from app.polls.state import ensure_outbox_group
 from app.redis_batch import RedisBatch
 from app.scripts import ACK
-from workers.upsert import BallotRow, dedupe, upsert_ballots
+from workers.upsert import BallotRow, dedupe, is_ballot, upsert_ballots
 
 log = logging.getLogger("livepolls.outbox")
 
 GROUP = keys.OUTBOX_GROUP
-BALLOT = re.compile(r"\d{1,10}(,\d{1,10})*")
-MAX_BALLOT_CHARS = 255
 LAYOUT = ["u", "b", "s", "t"]  # the field names of an entry, in vote.lua's order
 RETRY_START_S = 0.05
 # While the database stays down, say so again this often (not once per retry).
@@ -83,7 +80,7 @@ def parse_entry(poll_id: int, stream: str, entry_id: str, fields: list[str] | No
             values = dict(zip(fields[::2], fields[1::2], strict=True))
             user, ballot, seq, at_ms = values["u"], values["b"], values["s"], values["t"]
         ballot = str(ballot)
-        if len(ballot) > MAX_BALLOT_CHARS or not BALLOT.fullmatch(ballot):
+        if not is_ballot(ballot):
             raise ValueError(ballot)
         row = BallotRow(poll_id, int(user), ballot, int(seq), int(at_ms))
     except (KeyError, TypeError, ValueError):

@@ -81,7 +81,16 @@ def _dialect(conn: BaseDBAsyncClient) -> str:
     return str(conn.capabilities.dialect)
 
 
-BALLOT = re.compile(r"\d+(,\d+)*")
+BALLOT = re.compile(r"[0-9]{1,10}(,[0-9]{1,10})*")  # \d would take any Unicode digit
+MAX_BALLOT_CHARS = 255  # the column's width
+
+
+def is_ballot(text: str) -> bool:
+    """Option ids of digits joined by commas: safe to render as a SQL literal. Most
+    ballots are one id, checked without the regex (a tenth of the drainer's CPU)."""
+    if len(text) <= 10 and text.isascii() and text.isdigit():
+        return True
+    return len(text) <= MAX_BALLOT_CHARS and BALLOT.fullmatch(text) is not None
 
 
 def _timestamp(dialect: str, at_ms: int) -> str:
@@ -95,7 +104,7 @@ def _insert_sql(dialect: str, rows: Sequence[BallotRow]) -> str:
     stamps: dict[int, str] = {}
     values = []
     for r in rows:
-        if not BALLOT.fullmatch(r.option_ids):
+        if not is_ballot(r.option_ids):
             raise ValueError(f"not a ballot: {r.option_ids!r}")
         at = stamps.get(r.at_ms)
         if at is None:
