@@ -44,7 +44,7 @@ from app.metrics import OUTBOX_BATCH_ROWS, OUTBOX_LAG, OUTBOX_PERSISTED
 from app.polls.state import ensure_outbox_group
 from app.redis_batch import RedisBatch
 from app.scripts import ACK
-from workers.upsert import BallotRow, dedupe, is_ballot, upsert_ballots
+from workers.upsert import BallotRow, is_ballot, upsert_ballots
 
 log = logging.getLogger("livepolls.outbox")
 
@@ -217,9 +217,6 @@ async def persist(
     OUTBOX_BATCH_ROWS.observe(len(rows))
     for row in rows:
         OUTBOX_LAG.observe(max(0.0, committed - row.at_ms / 1000))
-    dropped = len(dedupe(rows)) - kept
-    if dropped:
-        log.info("dropped %d ballots of deleted polls or users", dropped)
     await ack(commands, batch)
     return True
 

@@ -16,6 +16,7 @@ every value is an int, a ballot of digits and commas (checked), or a timestamp w
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -49,6 +50,8 @@ ON CONFLICT(poll_id, user_id) DO UPDATE SET
   cast_at = MIN(ballots.cast_at, excluded.cast_at),
   seq = MAX(ballots.seq, excluded.seq)
 WHERE excluded.seq > ballots.seq OR excluded.cast_at < ballots.cast_at"""
+
+log = logging.getLogger("livepolls.outbox")
 
 # Retries after a foreign-key failure: each round drops the rows whose poll or user is gone.
 MAX_ORPHAN_ROUNDS = 3
@@ -149,5 +152,7 @@ async def upsert_ballots(rows: Sequence[BallotRow]) -> int:
         except IntegrityError:
             # The only constraint an upsert can break is a foreign key: a poll or a
             # user was deleted after its ballot was acked.
-            batch = await _without_orphans(batch)
+            kept = await _without_orphans(batch)
+            log.info("dropped %d ballots of deleted polls or users", len(batch) - len(kept))
+            batch = kept
     raise IntegrityError("ballots kept failing foreign keys after removing orphans")
