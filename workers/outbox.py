@@ -133,9 +133,8 @@ async def ack(commands: RedisBatch, batch: Sequence[Entry]) -> None:
     """Ack the entries and trim their streams (app/lua/ack.lua). If Redis fails here
     they stay pending and are written again later, which is harmless.
 
-    A batch spans every live poll's stream, one script call each, sent as one
-    RedisBatch write: packed by redis-py's pipeline they cost a tenth of the
-    drainer's CPU."""
+    A batch spans every live poll's stream, one script call each, all in one
+    RedisBatch write (redis-py's pipeline packing cost a tenth of the drainer's CPU)."""
     by_stream: dict[str, list[str]] = {}
     for entry in batch:
         by_stream.setdefault(entry.stream, []).append(entry.id)

@@ -51,7 +51,7 @@ ON CONFLICT(poll_id, user_id) DO UPDATE SET
   seq = MAX(ballots.seq, excluded.seq)
 WHERE excluded.seq > ballots.seq OR excluded.cast_at < ballots.cast_at"""
 
-log = logging.getLogger("livepolls.outbox")
+log = logging.getLogger("livepolls.upsert")
 
 # Retries after a foreign-key failure: each round drops the rows whose poll or user is gone.
 MAX_ORPHAN_ROUNDS = 3
