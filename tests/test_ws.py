@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +14,7 @@ import pytest
 import redis as redis_sync
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from app.embedded import start_redis
 from tests.conftest import LiveServer, Person
 from tests.test_polls import create
 from tests.wsclient import RawWs, WsClient, frame
@@ -154,6 +158,43 @@ async def test_socket_votes_survive_a_redis_that_lost_scripts_and_state(
     ack = await vote_once(c)
     assert (ack["type"], ack["status"]) == ("VOTE_ACK", "accepted"), ack
     assert (await vote_once(c))["status"] == "unchanged"
+
+
+async def test_a_hung_redis_answers_votes_with_an_error_and_logs_one_line(
+    server_process: Any, make_person: Any, tmp_path: Path
+) -> None:
+    """A Redis that stops answering (SIGSTOP) without closing its connections: every
+    vote gets an ERROR instead of no answer, the log gets one line instead of a
+    traceback per vote, and the socket votes again once Redis is back."""
+    redis_server, url = start_redis(tmp_path / "redis")
+    try:
+        server = server_process(REDIS_URL=url, REDIS_REPLY_TIMEOUT_S="0.5", PYTHONUNBUFFERED="1")
+        owner, voter = await make_person(), await make_person()
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            polls = [await create(http, owner) for _ in range(4)]
+        ws = await WsClient.open(server.ws_url, voter.token)
+
+        async def vote(poll: dict[str, Any]) -> dict[str, Any]:
+            option = poll["options"][0]["id"]
+            return await ws.request(15, type="VOTE", poll_id=poll["id"], option_ids=[option])
+
+        assert (await vote(polls[0]))["status"] == "accepted"
+        os.kill(redis_server.pid, signal.SIGSTOP)
+        try:
+            for poll in polls[1:]:
+                reply = await vote(poll)
+                assert (reply["type"], reply["code"]) == ("ERROR", "internal_error"), reply
+        finally:
+            os.kill(redis_server.pid, signal.SIGCONT)
+        log = server.log.read_text(errors="replace")
+        assert "Traceback" not in log
+        assert log.count("Redis failed") == 1
+        # Redis may still run the votes it had read before it stopped: either way, the
+        # same ballot now gets an ack.
+        assert (await vote(polls[1]))["status"] in ("accepted", "unchanged")
+        await ws.close()
+    finally:
+        redis_server.shutdown()
 
 
 async def test_bad_frames_keep_the_connection(live_server: LiveServer, make_person: Any) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
 
 from app.context import AppContext
 from app.errors import ApiError
@@ -28,6 +30,8 @@ log = logging.getLogger("livepolls.ws")
 
 MAX_REF = 64
 MAX_ID = 2**31 - 1
+# While Redis fails, say so at most this often (with how many messages it failed).
+REDIS_LOG_EVERY_S = 30.0
 
 
 class BadMessage(ApiError):
@@ -67,6 +71,8 @@ class MessageHandler:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        self._redis_failures = 0
+        self._redis_logged_at = -REDIS_LOG_EVERY_S
 
     async def handle(self, conn: Connection, raw: str | bytes) -> None:
         try:
@@ -100,9 +106,27 @@ class MessageHandler:
             await work
         except ApiError as exc:
             await self._refused(conn, ref, exc)
+        except RedisError as exc:
+            self._redis_failed(exc)
+            self.error(conn, ref, "internal_error", "temporarily unavailable, try again")
         except Exception:
             log.exception("error handling a WebSocket message")
             self.error(conn, ref, "internal_error", "internal error")
+
+    def _redis_failed(self, exc: RedisError) -> None:
+        """A Redis outage fails every message of every socket: one line now and then,
+        not a traceback per vote, which would bury the log (and the disk) in seconds."""
+        self._redis_failures += 1
+        now = time.monotonic()
+        if now - self._redis_logged_at >= REDIS_LOG_EVERY_S:
+            log.warning(
+                "Redis failed %d message(s) since the last report: %s: %s",
+                self._redis_failures,
+                type(exc).__name__,
+                exc,
+            )
+            self._redis_logged_at = now
+            self._redis_failures = 0
 
     async def _refused(self, conn: Connection, ref: str | None, exc: ApiError) -> None:
         code = "bad_message" if exc.code == "validation_failed" else exc.code
