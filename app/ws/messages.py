@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.context import AppContext
 from app.errors import ApiError
@@ -32,6 +34,9 @@ MAX_REF = 64
 MAX_ID = 2**31 - 1
 # While Redis fails, say so at most this often (with how many messages it failed).
 REDIS_LOG_EVERY_S = 30.0
+# Redis away (down, hung, loading, a replica after a failover), not a bug of ours: an
+# error reply such as a failing script still gets its traceback.
+REDIS_OUTAGE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 
 
 class BadMessage(ApiError):
@@ -106,14 +111,14 @@ class MessageHandler:
             await work
         except ApiError as exc:
             await self._refused(conn, ref, exc)
-        except RedisError as exc:
+        except REDIS_OUTAGE as exc:
             self._redis_failed(exc)
             self.error(conn, ref, "internal_error", "temporarily unavailable, try again")
         except Exception:
             log.exception("error handling a WebSocket message")
             self.error(conn, ref, "internal_error", "internal error")
 
-    def _redis_failed(self, exc: RedisError) -> None:
+    def _redis_failed(self, exc: Exception) -> None:
         """A Redis outage fails every message of every socket: one line now and then,
         not a traceback per vote, which would bury the log (and the disk) in seconds."""
         self._redis_failures += 1
