@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # A finalize job waits this long for a closed poll's outbox to drain, then retries later.
     finalize_wait_s: float = Field(20.0, gt=0, le=600)
     reconcile_interval_s: int = Field(5, ge=1)
+    # Every reconcile pass checks each poll's counts in O(options); reading all its
+    # ballots to prove them right holds Redis ~0.3 us a voter, so it waits this long.
+    recount_interval_s: int = Field(300, ge=1)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -57,7 +57,11 @@ async def finalize_poll(ctx: dict[str, Any], poll_id: int) -> str:
 async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
     """The periodic reconcile pass (workers/reconcile.py); failures wait for the next run."""
     try:
-        report = await reconcile(redis=ctx["redis_handle"].client, arq=ctx["redis"])
+        report = await reconcile(
+            redis=ctx["redis_handle"].client,
+            arq=ctx["redis"],
+            recount_every_s=ctx["settings"].recount_interval_s,
+        )
     except Exception as exc:
         log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
         return {"error": f"{type(exc).__name__}: {exc}"}

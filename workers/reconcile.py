@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from tortoise.expressions import Q
-from tortoise.functions import Count
+from tortoise.functions import Count, Max
 
 from app import keys
 from app.errors import ApiError
@@ -36,7 +36,7 @@ from app.metrics import DRIFT
 from app.polls.service import close_poll, enqueue_finalize
 from app.polls.state import (
     drop_state,
-    ensure_outbox_group,
+    ensure_outbox_groups,
     ensure_state,
     fold_lost_ballots,
     recount_state,
@@ -64,7 +64,10 @@ class ReconcileReport:
         return sum(a + b for a, b in self.drift.values())
 
 
-async def reconcile(*, redis: Redis, arq: ArqRedis) -> ReconcileReport:
+async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> ReconcileReport:
+    """One pass over every open or unfinalized poll. It runs every few seconds on a
+    busy Redis, so the per-poll work that is normally a no-op is batched: one query
+    and one pipeline for all polls, then the per-poll steps only where they are needed."""
     report = ReconcileReport()
     # The active set is read before the polls: a poll added after this read is not in
     # it, so it cannot be mistaken for a stale member.
@@ -86,7 +89,7 @@ async def reconcile(*, redis: Redis, arq: ArqRedis) -> ReconcileReport:
             await drop_state(redis, poll_id)
 
     now = datetime.now(UTC)
-    for poll in polls:
+    for poll in list(polls):
         if poll.status == PollStatus.OPEN and poll.closes_at is not None and poll.closes_at <= now:
             try:
                 await close_poll(redis=redis, poll_id=poll.id, principal=None, arq=arq)
@@ -94,29 +97,59 @@ async def reconcile(*, redis: Redis, arq: ArqRedis) -> ReconcileReport:
                 poll.status = PollStatus.CLOSED
             except ApiError as exc:  # deleted meanwhile
                 log.info("closing poll %d: %s", poll.id, exc.code)
-                continue
-        if not await redis.exists(keys.meta(poll.id)):
-            if await ensure_state(redis, poll.id) is None:
-                continue
+                polls.remove(poll)
+
+    # The database's newest seq is read before Redis' seq, so a ballot persisted in
+    # between cannot look like one Redis lost.
+    db_seq = await _newest_seqs([p.id for p in polls])
+    pipe = redis.pipeline(transaction=False)
+    for poll in polls:
+        pipe.exists(keys.meta(poll.id))
+        pipe.get(keys.seq(poll.id))
+    state = await pipe.execute()
+    present: list[Poll] = []
+    for i, poll in enumerate(polls):
+        if state[2 * i]:
+            present.append(poll)
+        elif await ensure_state(redis, poll.id) is not None:
             report.rebuilt.append(poll.id)
             log.warning("rebuilt the lost Redis state of poll %d from the database", poll.id)
-        else:
-            await ensure_outbox_group(redis, poll.id)
-            await redis.sadd(keys.ACTIVE_POLLS, str(poll.id))  # type: ignore[misc]
-        folded = await fold_lost_ballots(redis, poll.id)
-        if folded:
-            report.folded[poll.id] = folded
-            log.warning("folded %d ballots Redis had lost back into poll %d", folded, poll.id)
-        fixed = await recount_state(redis, poll.id)
-        if fixed:
-            report.repaired[poll.id] = fixed
-            log.warning("repaired %d counts of poll %d from its voters", fixed, poll.id)
-        if poll.status == PollStatus.CLOSED:
-            await enqueue_finalize(arq, poll.id)
-            report.finalizing.append(poll.id)
+    here = {p.id for p in present}
+    await ensure_outbox_groups(redis, sorted(here))
+    if here:
+        await redis.sadd(keys.ACTIVE_POLLS, *map(str, here))  # type: ignore[misc]
+
+    for i, poll in enumerate(polls):
+        # Normally none: every persisted ballot's seq was assigned by this Redis.
+        if poll.id in here and db_seq.get(poll.id, 0) > int(state[2 * i + 1] or 0):
+            folded = await fold_lost_ballots(redis, poll.id)
+            if folded:
+                report.folded[poll.id] = folded
+                log.warning("folded %d ballots Redis had lost back into poll %d", folded, poll.id)
+        if poll.id in here or poll.id in report.rebuilt:
+            fixed = await recount_state(redis, poll.id, full_every_s=recount_every_s)
+            if fixed:
+                report.repaired[poll.id] = fixed
+                log.warning("repaired %d counts of poll %d from its voters", fixed, poll.id)
+            if poll.status == PollStatus.CLOSED:
+                await enqueue_finalize(arq, poll.id)
+                report.finalizing.append(poll.id)
 
     await _measure_drift(redis, [p.id for p in polls], report)
     return report
+
+
+async def _newest_seqs(poll_ids: list[int]) -> dict[int, int]:
+    """The highest persisted seq per poll: one index lookup per poll, `(poll_id, seq)`."""
+    if not poll_ids:
+        return {}
+    rows = (
+        await Ballot.filter(poll_id__in=poll_ids)
+        .group_by("poll_id")
+        .annotate(top=Max("seq"))
+        .values_list("poll_id", "top")
+    )
+    return {int(pid): int(top) for pid, top in rows}
 
 
 async def _measure_drift(redis: Redis, poll_ids: list[int], report: ReconcileReport) -> None:

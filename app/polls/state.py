@@ -17,7 +17,6 @@ from datetime import datetime
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from app import keys
 from app.polls.schemas import Tally
@@ -94,11 +93,19 @@ async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
 
 
 async def ensure_outbox_group(redis: Redis, poll_id: int) -> None:
-    try:
-        await redis.xgroup_create(keys.outbox(poll_id), keys.OUTBOX_GROUP, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+    await ensure_outbox_groups(redis, [poll_id])
+
+
+async def ensure_outbox_groups(redis: Redis, poll_ids: list[int]) -> None:
+    """Create each poll's outbox consumer group unless it exists, in one round trip."""
+    if not poll_ids:
+        return
+    pipe = redis.pipeline(transaction=False)
+    for poll_id in poll_ids:
+        pipe.xgroup_create(keys.outbox(poll_id), keys.OUTBOX_GROUP, id="0", mkstream=True)
+    for result in await pipe.execute(raise_on_error=False):
+        if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
+            raise result
 
 
 async def option_ids_of(poll_id: int) -> list[int]:
@@ -132,11 +139,14 @@ async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
     raise TimeoutError(f"rebuilding the state of poll {poll_id} took too long")
 
 
-async def recount_state(redis: Redis, poll_id: int) -> int | None:
+async def recount_state(redis: Redis, poll_id: int, *, full_every_s: float) -> int | None:
     """Repair the counts from the voters hash (atomic); the number of fields fixed, or
-    None when the poll has no state."""
+    None when the poll has no state. The ballots are read only when a cheap check fails
+    or the last full recount is `full_every_s` old (recount.lua says why)."""
     out = await RECOUNT.run(
-        redis, keys.poll_state_keys(poll_id)[:4], [str(poll_id), keys.channel(redis, poll_id)]
+        redis,
+        keys.poll_state_keys(poll_id)[:4],
+        [str(poll_id), keys.channel(redis, poll_id), round(full_every_s * 1000)],
     )
     if isinstance(out, list):
         return None
