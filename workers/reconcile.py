@@ -110,14 +110,11 @@ async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> R
         pipe.exists(keys.meta(poll.id))
         pipe.get(keys.seq(poll.id))
     state = await pipe.execute()
-    present: list[Poll] = []
-    for i, poll in enumerate(polls):
-        if state[2 * i]:
-            present.append(poll)
-        elif await ensure_state(redis, poll.id) is not None:
+    here = {poll.id for i, poll in enumerate(polls) if state[2 * i]}
+    for poll in polls:
+        if poll.id not in here and await ensure_state(redis, poll.id) is not None:
             report.rebuilt.append(poll.id)
             log.warning("rebuilt the lost Redis state of poll %d from the database", poll.id)
-    here = {p.id for p in present}
     await ensure_outbox_groups(redis, sorted(here))
     if here:
         await redis.sadd(keys.ACTIVE_POLLS, *map(str, here))  # type: ignore[misc]

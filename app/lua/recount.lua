@@ -17,20 +17,22 @@ if not options then return {'err', 'no_state'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
+-- want: option id -> ballots naming it; every listed option starts at 0.
+local want, n_options = {}, 0
+for id in string.gmatch(options, '[^,]+') do
+  want[id] = 0
+  n_options = n_options + 1
+end
+local have = redis.call('HGETALL', KEYS[3])
+
 local function plausible()
   local last = tonumber(m[3])
   if not last or now - last >= tonumber(ARGV[3]) then return false end
-  local listed, n_options = {}, 0
-  for id in string.gmatch(options, '[^,]+') do
-    listed[id] = true
-    n_options = n_options + 1
-  end
-  local have = redis.call('HGETALL', KEYS[3])
   if #have ~= 2 * n_options then return false end
   local sum = 0
   for i = 1, #have, 2 do
     local n = tonumber(have[i + 1])
-    if not listed[have[i]] or not n or n < 0 then return false end
+    if not want[have[i]] or not n or n < 0 then return false end
     sum = sum + n
   end
   local voters = redis.call('HLEN', KEYS[2])
@@ -38,15 +40,12 @@ local function plausible()
 end
 if plausible() then return 0 end
 
-local want = {}
-for id in string.gmatch(options, '[^,]+') do want[id] = 0 end
 local ballots = redis.call('HVALS', KEYS[2])
 for i = 1, #ballots do
   for id in string.gmatch(ballots[i], '[^,]+') do want[id] = (want[id] or 0) + 1 end
 end
 
 local fixed = 0
-local have = redis.call('HGETALL', KEYS[3])
 local seen = {}
 for i = 1, #have, 2 do
   local id = have[i]
