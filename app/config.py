@@ -86,11 +86,12 @@ class Settings(BaseSettings):
     # room gets fewer, fuller RESULTS instead of a backlog (PROTOCOL: "longer for huge
     # ones"). 20 µs: 50 ms from 2,500 members in one process, 100 ms at 5,000.
     broadcast_member_us: float = Field(20.0, ge=0, le=1_000_000)
-    # The cyclic GC of a web process. A full collection walks every tracked object, and a
-    # process holding 10k sockets has about a million: each one stalled the loop ~360 ms,
-    # 13 times in one reconnect storm, 4.7 s of CPU. Young collections every 50k
-    # allocations instead of 700 and full ones 10x rarer (GC_THRESHOLDS=[700,10,10] is
-    # Python's default), and the heap built at startup frozen out of them (GC_FREEZE).
+    # The cyclic GC of web and worker processes (app/gc_tuning.py). A full collection
+    # walks every tracked object, and a web process holding 10k sockets has about a
+    # million: each one stalled the loop ~360 ms, 13 times in one reconnect storm, 4.7 s
+    # of CPU. Young collections every 50k allocations instead of 700 and full ones 10x
+    # rarer (GC_THRESHOLDS=[700,10,10] is Python's default), and the heap built at
+    # startup frozen out of them (GC_FREEZE).
     gc_thresholds: tuple[int, int, int] = (50_000, 20, 100)
     gc_freeze: bool = True
     # PRESENCE is coalesced on its own, longer window (at least the room's RESULTS one).

@@ -8,7 +8,6 @@ nothing is shared across processes but Redis and MySQL.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import time
@@ -24,6 +23,7 @@ from app.config import Settings, SettingsError, load_settings
 from app.context import App, AppContext
 from app.db import close_db, open_db
 from app.errors import setup_errors
+from app.gc_tuning import tune_gc
 from app.http import auth, ops, polls
 from app.redis import open_redis
 from app.tokens import Principal
@@ -118,10 +118,8 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
     async def start_hub(app: App) -> None:
         await app.ctx.hub.start()
 
-    async def tune_gc(app: App) -> None:
-        gc.set_threshold(*settings.gc_thresholds)
-        if settings.gc_freeze:
-            gc.freeze()
+    async def freeze_heap(app: App) -> None:
+        tune_gc(settings)
 
     async def stop_hub(app: App) -> None:
         await app.ctx.hub.stop()
@@ -136,7 +134,7 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
     app.register_listener(metrics_cleanup, "main_process_stop")
     app.register_listener(open_clients, "before_server_start")
     app.register_listener(start_hub, "after_server_start")
-    app.register_listener(tune_gc, "after_server_start")
+    app.register_listener(freeze_heap, "after_server_start")
     app.register_listener(stop_hub, "before_server_stop")
     app.register_listener(close_clients, "after_server_stop")
 

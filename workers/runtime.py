@@ -14,6 +14,7 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from app.config import Settings
+from app.gc_tuning import tune_gc
 from app.redis import RedisHandle
 from workers.jobs import close_poll_at, finalize_poll, reconcile_polls
 from workers.outbox import OutboxDrainer, consumer_name
@@ -62,6 +63,7 @@ async def start(ctx: dict[str, Any], *, settings: Settings, redis_handle: RedisH
     drainer = OutboxDrainer(redis_handle.client, settings, consumer=ctx["consumer"])
     drainer.start()
     ctx["drainer"] = drainer
+    tune_gc(settings)
 
 
 async def stop(ctx: dict[str, Any]) -> None:
