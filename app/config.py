@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     # drained once the burst passes, instead of delaying every ack. 0 = same priority.
     worker_nice: int = Field(10, ge=0, le=19)
 
+    # Ballots per database write, over all polls' streams (each its share, at least one).
     outbox_batch: int = Field(1000, ge=1, le=10000)
     # How long a worker's XREADGROUP blocks: new ballots reach the database within about this.
     outbox_block_ms: int = Field(100, ge=1, le=10_000)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from models import Ballot, Poll
 from tests.burst import backlog, cast, db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import LiveServer, WorkerProcess, metric, unique_name
 from tests.test_polls import create, vote
-from workers.outbox import Entry, OutboxDrainer, ack, command_batch, parse_entry
+from workers.outbox import Entry, OutboxDrainer, ack, command_batch, parse_entry, persist
 from workers.upsert import BallotRow
 
 Ballots = list[tuple[Principal, list[int]]]
@@ -140,6 +141,50 @@ async def test_drainer_writes_batches_and_skips_what_cannot_be_written(
         await drainer.stop()
     await assert_exact(kept["id"], acked, redis)
     assert not await Ballot.filter(poll_id=gone["id"]).exists()
+
+
+async def test_a_batch_is_bounded_over_all_streams_and_filled_from_the_busy_one(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    settings: Settings,
+) -> None:
+    """XREADGROUP's COUNT is per stream: one read of 200 a stream would take 260 here.
+    A batch takes every quiet poll's few entries and fills up from the busy poll."""
+    owner = await make_person()
+    busy, *quiet = [await create(client, owner) for _ in range(4)]
+    voters = await make_voters(600)
+    engine = live_server.app.ctx.votes
+    acked: dict[int, dict[int, str]] = {}
+    for poll, who in ((busy, voters), *((q, voters[:20]) for q in quiet)):
+        opts = [o["id"] for o in poll["options"]]
+        ballots = [(p, [opts[i % 3]]) for i, p in enumerate(who)]
+        acked[poll["id"]] = await cast(engine, poll["id"], ballots)
+    ours = {keys.outbox(p["id"]): p["id"] for p in (busy, *quiet)}
+    drainer = OutboxDrainer(
+        live_server.app.ctx.redis.client, settings.model_copy(update={"outbox_batch": 200})
+    )
+    await drainer.refresh()
+    batches: list[list[Entry]] = []
+    try:
+        while any(backlog(redis, poll_id) != (0, 0) for poll_id in ours.values()):
+            assert len(batches) < 10, "the drain does not progress"
+            batch = await drainer.read_batch()
+            assert len(batch) <= 200
+            batches.append([e for e in batch if e.stream in ours])
+            await persist(
+                redis, drainer.commands, batch, consumer=drainer.consumer, settings=drainer.settings
+            )
+    finally:
+        await drainer.commands.aclose()
+    first = Counter(ours[e.stream] for e in batches[0])
+    assert first == {busy["id"]: 140, **{q["id"]: 20 for q in quiet}}
+    assert [len(b) for b in batches] == [200, 200, 200, 60]
+    ids = [(e.stream, e.id) for b in batches for e in b]
+    assert len(ids) == len(set(ids)) == 660
+    for poll_id in ours.values():
+        await assert_exact(poll_id, acked[poll_id], redis)
 
 
 async def test_a_trickle_of_votes_is_written_in_batches(

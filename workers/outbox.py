@@ -4,7 +4,7 @@ Each worker process runs one `OutboxDrainer` task (not one arq job per vote, whi
 caps near 2k votes/s). It is a member of the consumer group `keys.OUTBOX_GROUP` of
 every active poll's stream and loops:
 
-    XREADGROUP (up to `outbox_batch` entries a stream, BLOCK `outbox_block_ms`)
+    XREADGROUP (about `outbox_batch` entries over all streams, BLOCK `outbox_block_ms`)
     -> one multi-row upsert in one transaction (workers/upsert.py)
     -> ack.lua: XACK, then trim what no consumer still needs, so streams hold only
        what is not yet in the database
@@ -291,7 +291,7 @@ class OutboxDrainer:
         now = time.monotonic()
         if self._wake.is_set() or now >= self._refresh_at:
             self._wake.clear()
-            await self._refresh()
+            await self.refresh()
         if not self._streams:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.outbox_refresh_s)
@@ -309,7 +309,7 @@ class OutboxDrainer:
                 )
                 self._claim_at = 0.0  # there may be more: claim again next step
                 return
-        batch = await self._read()
+        batch = await self.read_batch()
         if batch:
             await persist(
                 self.redis, self.commands, batch, consumer=self.consumer, settings=self.settings
@@ -320,7 +320,8 @@ class OutboxDrainer:
             # a third of a core busy); the wait adds at most this much write-behind lag.
             await asyncio.sleep(self.settings.outbox_linger_ms / 1000)
 
-    async def _refresh(self) -> None:
+    async def refresh(self) -> None:
+        """Re-read which polls' streams to drain."""
         self._refresh_at = time.monotonic() + self.settings.outbox_refresh_s
         members = sorted(int(m) for m in await self.redis.smembers(keys.ACTIVE_POLLS))  # type: ignore[misc]
         pipe = self.redis.pipeline(transaction=False)
@@ -333,21 +334,36 @@ class OutboxDrainer:
             keys.outbox(poll_id): poll_id for poll_id, ok in zip(members, found, strict=True) if ok
         }
 
-    async def _read(self) -> list[Entry]:
+    async def read_batch(self) -> list[Entry]:
+        """New entries of the active polls' streams, about `outbox_batch` in all.
+
+        XREADGROUP's COUNT is per stream, so one read over every stream could return
+        streams times COUNT entries: with 70 polls behind, 70,000 in one Redis command
+        that every vote waits behind, then one upsert that holds MariaDB (which does not
+        run at the worker's niceness) for most of a second. So each stream gets its
+        share of the batch (at least one entry), and the streams that filled theirs are
+        read again for what is left, until the batch is full or they are drained. Only
+        the first read blocks: the others go to streams known to hold more."""
         streams = list(self._streams)
-        command = read_group(
-            self.consumer, streams, self.settings.outbox_batch, self.settings.outbox_block_ms
-        )
-        try:
-            reply = await self.commands.execute(*command)
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            await self._repair_groups()
-            return []
+        block: int | None = self.settings.outbox_block_ms
         batch: list[Entry] = []
-        for stream, items in reply or []:
-            batch += _entries(stream, self._streams.get(stream, 0), items)
+        while streams and len(batch) < self.settings.outbox_batch:
+            count = max(1, (self.settings.outbox_batch - len(batch)) // len(streams))
+            try:
+                reply = await self.commands.execute(
+                    *read_group(self.consumer, streams, count, block)
+                )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self._repair_groups()
+                break  # what was read is this consumer's now: write it
+            block = None
+            streams = []
+            for stream, items in reply or []:
+                batch += _entries(stream, self._streams.get(stream, 0), items)
+                if len(items) >= count:
+                    streams.append(stream)
         return batch
 
     async def _repair_groups(self) -> None:
@@ -363,17 +379,14 @@ class OutboxDrainer:
         self._refresh_at = 0.0
 
     async def _reclaim(self) -> list[Entry]:
-        """Take over entries another consumer has held for longer than the claim idle."""
+        """Take over entries another consumer has held for longer than the claim idle,
+        each stream's share of a batch (the next step claims again while any came)."""
         streams = list(self._streams.items())
+        count = max(1, self.settings.outbox_batch // max(1, len(streams)))
         replies = await asyncio.gather(
             *(
                 self.commands.execute(
-                    *autoclaim(
-                        stream,
-                        self.consumer,
-                        self.settings.outbox_claim_idle_ms,
-                        self.settings.outbox_batch,
-                    )
+                    *autoclaim(stream, self.consumer, self.settings.outbox_claim_idle_ms, count)
                 )
                 for stream, _ in streams
             ),
