@@ -362,7 +362,7 @@ class OutboxDrainer:
             streams = []
             for stream, items in reply or []:
                 batch += _entries(stream, self._streams.get(stream, 0), items)
-                if len(items) >= count:
+                if items and len(items) >= count:
                     streams.append(stream)
         return batch
 
