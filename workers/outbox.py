@@ -116,6 +116,11 @@ def read_group(
     )
 
 
+def share(entries: int, streams: int) -> int:
+    """Each stream's part of a batch of about `entries`: COUNT applies per stream."""
+    return max(1, entries // streams)
+
+
 def autoclaim(stream: str, consumer: str, min_idle_ms: int, count: int) -> tuple[Any, ...]:
     """XAUTOCLAIM from the start of the stream, as a raw command for RedisBatch."""
     return ("XAUTOCLAIM", stream, GROUP, consumer, min_idle_ms, "0-0", "COUNT", count)
@@ -348,7 +353,7 @@ class OutboxDrainer:
         block: int | None = self.settings.outbox_block_ms
         batch: list[Entry] = []
         while streams and len(batch) < self.settings.outbox_batch:
-            count = max(1, (self.settings.outbox_batch - len(batch)) // len(streams))
+            count = share(self.settings.outbox_batch - len(batch), len(streams))
             try:
                 reply = await self.commands.execute(
                     *read_group(self.consumer, streams, count, block)
@@ -382,7 +387,7 @@ class OutboxDrainer:
         """Take over entries another consumer has held for longer than the claim idle,
         each stream's share of a batch (the next step claims again while any came)."""
         streams = list(self._streams.items())
-        count = max(1, self.settings.outbox_batch // max(1, len(streams)))
+        count = share(self.settings.outbox_batch, len(streams))
         replies = await asyncio.gather(
             *(
                 self.commands.execute(

@@ -110,7 +110,8 @@ async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> R
         pipe.exists(keys.meta(poll.id))
         pipe.get(keys.seq(poll.id))
     state = await pipe.execute()
-    here = {poll.id for i, poll in enumerate(polls) if state[2 * i]}
+    here = {poll.id for poll, exists in zip(polls, state[0::2], strict=True) if exists}
+    redis_seq = {poll.id: int(seq or 0) for poll, seq in zip(polls, state[1::2], strict=True)}
     for poll in polls:
         if poll.id not in here and await ensure_state(redis, poll.id) is not None:
             report.rebuilt.append(poll.id)
@@ -119,9 +120,9 @@ async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> R
     if here:
         await redis.sadd(keys.ACTIVE_POLLS, *map(str, here))  # type: ignore[misc]
 
-    for i, poll in enumerate(polls):
+    for poll in polls:
         # Normally none: every persisted ballot's seq was assigned by this Redis.
-        if poll.id in here and db_seq.get(poll.id, 0) > int(state[2 * i + 1] or 0):
+        if poll.id in here and db_seq.get(poll.id, 0) > redis_seq[poll.id]:
             folded = await fold_lost_ballots(redis, poll.id)
             if folded:
                 report.folded[poll.id] = folded
