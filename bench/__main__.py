@@ -54,6 +54,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--members", type=int, help="scenario 2 room size")
     p.add_argument("--members-large", type=int, help="scenario 3 room size")
     p.add_argument("--sample", type=int, help="members whose RESULTS are logged for latency")
+    p.add_argument("--rooms", type=int, help="scenario 8: how many rooms")
+    p.add_argument("--room-members", type=int, help="scenario 8: members per room")
+    p.add_argument("--rooms-rate", type=int, help="scenario 8: votes/s over all rooms")
+    p.add_argument("--knee-start", type=int, help="knee: first rate tried")
+    p.add_argument("--knee-max", type=int, help="knee: highest rate tried")
+    p.add_argument("--knee-p99-ms", type=float, help="knee: the p99 ack goal (default 50)")
     p.add_argument("--idle-sockets", type=int)
     p.add_argument("--idle-hold", type=float, help="seconds to hold the idle sockets")
     p.add_argument("--storm-clients", type=int)
@@ -80,6 +86,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--python", default=sys.executable, help="python of the livepolls virtualenv")
     p.add_argument("--node-dir", type=Path, help="installed copy of the node peer")
+    p.add_argument(
+        "--peer-front-end-only",
+        action="store_true",
+        help="run the node peer without MYSQL_URL (no write-behind), as before 2026-12",
+    )
+    p.add_argument("--peer-vote-workers", type=int, default=1, help="the peer's VOTE_WORKERS")
     p.add_argument("--livepolls-port", type=int, default=8200)
     p.add_argument("--node-port", type=int, default=8100)
     p.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306")
@@ -120,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         fanout_members=args.members,
         fanout_members_large=args.members_large,
         fanout_sample=args.sample,
+        rooms=args.rooms,
+        room_members=args.room_members,
+        rooms_rate=args.rooms_rate,
+        knee_start=args.knee_start,
+        knee_max=args.knee_max,
+        knee_p99_ms=args.knee_p99_ms,
         idle_sockets=args.idle_sockets,
         idle_hold_s=args.idle_hold,
         storm_clients=args.storm_clients,
@@ -158,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         mysql_url=args.mysql_url,
         node_dir=args.node_dir,
         keep_db=args.keep_db,
+        peer_persist=not args.peer_front_end_only,
+        peer_vote_workers=args.peer_vote_workers,
     )
     try:
         return uvloop.run(run(cfg))

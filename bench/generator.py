@@ -36,7 +36,10 @@ from bench.api import PollRef
 from bench.stats import Histogram
 from bench.wsclient import HandshakeError, WsClient, open_client
 
-VoteMode = Literal["distinct", "change"]
+# distinct: each vote a new voter (a socket votes once per poll, polls in turn);
+# change: every socket votes again and again in polls[0], changing its ballot each time;
+# room: like change, but each socket in the room it joined at connect (many rooms at once).
+VoteMode = Literal["distinct", "change", "room"]
 JOIN_REF = "j"
 
 
@@ -93,7 +96,8 @@ class VoteReport:
     send_lag: Histogram = field(default_factory=Histogram)  # send time - scheduled, µs
     last_ack: float = 0.0
     max_seq: dict[int, int] = field(default_factory=dict)
-    votes: list[tuple[float, int]] = field(default_factory=list)  # (scheduled, seq) if kept
+    # (scheduled, poll id, seq) of every counted vote, if kept
+    votes: list[tuple[float, int, int]] = field(default_factory=list)
     acks: list[tuple[int, float]] = field(default_factory=list)  # (poll id, ack time) if kept
     cpu_s: float = 0.0  # this process's CPU while sending and waiting for the acks
     anomalies: dict[str, int] = field(default_factory=dict)  # unexpected messages so far
@@ -258,6 +262,7 @@ class Gen:
             on_drop=self.on_drop,
         )
         client.user_id = user[0]
+        client.room = join_poll or 0
         if join_poll is not None:
             client.join_waiter = asyncio.get_running_loop().create_future()
             client.send_text(b'{"type":"JOIN_POLL","poll_id":%d,"ref":"j"}' % join_poll)
@@ -349,6 +354,9 @@ class Gen:
         polls = spec.polls
         if spec.mode == "distinct" and len(polls) * n < mine:
             raise RuntimeError(f"{len(polls)} polls x {n} sockets < {mine} distinct votes")
+        by_id = {p.id: p for p in polls}
+        if spec.mode == "room" and any(c.room not in by_id for c in clients):
+            raise RuntimeError("room mode: every socket must have joined one of the polls")
         last_ballot: dict[int, int] = {}  # client index -> option position (change mode)
         frames: list[bytes] = []
         meta: list[tuple[int, int, tuple[int, ...]]] = []
@@ -358,7 +366,7 @@ class Gen:
                 poll = polls[k // n]
                 pos = rng.randrange(len(poll.option_ids))
             else:
-                poll = polls[0]
+                poll = by_id[c.room] if spec.mode == "room" else polls[0]
                 prev = last_ballot.get(k % n)
                 nopt = len(poll.option_ids)
                 pos = (
@@ -421,7 +429,7 @@ class Gen:
                     if latest is None or latest[0] < seq:
                         self.final[key] = (seq, ballot)
                     if spec.keep_votes:
-                        report.votes.append((sched, seq))
+                        report.votes.append((sched, poll_id, seq))
                     if spec.keep_acks and status == "accepted":
                         report.acks.append((poll_id, ack))
             if sched >= measured_from:
@@ -473,13 +481,14 @@ class Gen:
             if burst >= 256:
                 await loop_sleep(0)  # let the acks in when far behind
 
-    async def wait_seq(self, seq: int, timeout_s: float) -> SeqReport:
-        """Wait until every healthy member has seen a results seq >= seq."""
+    async def wait_seq(self, seqs: dict[int, int], timeout_s: float) -> SeqReport:
+        """Wait until every healthy member has seen a results seq >= its room's final
+        seq (`seqs`: poll id -> seq; a member of a room not in it waits for nothing)."""
         members = [c for c in self.clients if not c.slow and c.is_open]
         started = time.monotonic()
         deadline = started + timeout_s
         while True:
-            behind = sum(1 for c in members if c.seq < seq)
+            behind = sum(1 for c in members if c.seq < seqs.get(c.room, -1))
             if behind == 0 or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(0.01)
@@ -491,12 +500,18 @@ class Gen:
         )
 
     async def fanout_latency(
-        self, votes: list[tuple[float, int]], window: tuple[float, float]
+        self, votes: list[tuple[float, int, int]], window: tuple[float, float]
     ) -> FanoutReport:
-        """For each sampled member and each vote scheduled inside window: the time from
-        the vote's scheduled send to the member's first RESULTS with seq >= the vote's seq."""
+        """For each sampled member and each vote in its room scheduled inside window: the
+        time from the vote's scheduled send to the member's first RESULTS with seq >= the
+        vote's seq."""
         report = FanoutReport()
-        counted = sorted((seq, sched) for sched, seq in votes if window[0] <= sched < window[1])
+        counted: dict[int, list[tuple[int, float]]] = {}
+        for sched, poll, seq in votes:
+            if window[0] <= sched < window[1]:
+                counted.setdefault(poll, []).append((seq, sched))
+        for room_votes in counted.values():
+            room_votes.sort()
         for c in self.clients:
             log = c.log
             if log is None or c.slow:
@@ -504,7 +519,7 @@ class Gen:
             report.members_sampled += 1
             i = 0
             n = len(log)
-            for seq, sched in counted:
+            for seq, sched in counted.get(c.room, []):
                 while i < n and log[i][1] < seq:
                     i += 1
                 if i == n:

@@ -30,6 +30,15 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("server_rss_mb", "srv RSS MB", "lower"),
         ("other_cpu_pct", "other CPU %", ""),
     ],
+    "knee": [
+        ("knee_rate", "knee /s", "higher"),
+        ("first_failing_rate", "1st failing /s", ""),
+        ("achieved_rate", "acked/s", "higher"),
+        ("ack_p99_ms", "p99 ms", "lower"),
+        ("within_goal", "within goal", ""),
+        ("server_cpu_us_per_vote", "srv us/vote", "lower"),
+        ("other_cpu_pct", "other CPU %", ""),
+    ],
     "fanout": [
         ("results_p50_ms", "RESULTS p50", "lower"),
         ("results_p99_ms", "RESULTS p99", "lower"),
@@ -86,7 +95,7 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("other_cpu_pct", "other CPU %", ""),
     ],
 }
-COLUMNS["fanout-large"] = COLUMNS["fanout"]
+COLUMNS["fanout-large"] = COLUMNS["rooms"] = COLUMNS["fanout"]
 
 
 def _fmt(v: Any) -> str:

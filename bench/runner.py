@@ -54,6 +54,9 @@ class RunConfig:
     mysql_url: str = "mysql://root@127.0.0.1:3306"
     node_dir: Path | None = None
     keep_db: bool = False
+    # the peer drains its outboxes into MySQL as we do (False: its front end alone)
+    peer_persist: bool = True
+    peer_vote_workers: int = 1
 
 
 def log(msg: str) -> None:
@@ -88,6 +91,10 @@ def make_target(cfg: RunConfig, name: str, redis_url: str | None) -> tuple[Targe
             port=cfg.node_port,
             web_workers=cfg.web_workers,
             redis_url=url,
+            persist=cfg.peer_persist,
+            vote_workers=cfg.peer_vote_workers,
+            mysql_url=cfg.mysql_url,
+            keep_db=cfg.keep_db,
             extra_env=env,
         )
         return target, url

@@ -61,11 +61,21 @@ class Scale:
         default_factory=lambda: [2000, 4000, 6000, 8000, 10000, 12000, 14000]
     )
     ack_sockets: int = 2000
+    # 1b. the acks knee
+    knee_p99_ms: float = 50.0
+    knee_sustained: float = 0.95  # achieved / target at least
+    knee_start: int = 4000
+    knee_max: int = 40000
+    knee_resolution: float = 0.05
     # 2./3. fan-out
     fanout_rates: list[int] = field(default_factory=lambda: [100, 1000])
     fanout_members: int = 1000
     fanout_members_large: int = 10000
     fanout_sample: int = 200  # members whose every RESULTS is logged for the latency
+    # 8. many rooms: every member logs its RESULTS (about one frame a second each)
+    rooms: int = 1000
+    room_members: int = 10
+    rooms_rate: int = 1000
     # 4. idle
     idle_sockets: int = 20000
     idle_rooms: int = 20
@@ -98,10 +108,15 @@ QUICK = Scale(
     mysql_wait_s=20.0,
     ack_rates=[300, 600],
     ack_sockets=200,
+    knee_start=200,
+    knee_max=450,
     fanout_rates=[50, 200],
     fanout_members=100,
     fanout_members_large=300,
     fanout_sample=40,
+    rooms=20,
+    room_members=5,
+    rooms_rate=100,
     idle_sockets=400,
     idle_rooms=4,
     idle_hold_s=2.0,
@@ -306,7 +321,7 @@ class Votes:
     latency: Histogram = field(default_factory=Histogram)
     send_lag: Histogram = field(default_factory=Histogram)
     max_seq: dict[int, int] = field(default_factory=dict)
-    votes: list[tuple[float, int]] = field(default_factory=list)
+    votes: list[tuple[float, int, int]] = field(default_factory=list)
     acks: list[tuple[int, float]] = field(default_factory=list)
     gen_cpu_s: float = 0.0  # generator CPU during the schedule and the wait for acks
     anomalies: dict[str, int] = field(default_factory=dict)
@@ -532,30 +547,99 @@ async def acks(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     await connect(ctx, pool, await ctx.users.get(s.ack_sockets), [])
     all_polls: list[int] = []
     for rate in s.ack_rates:
-        total = round(rate * (s.warmup_s + s.duration_s))
-        polls = await ctx.api.create_polls(
-            ctx.owner, polls_needed(total, pool.procs, s.ack_sockets), options=4
-        )
-        all_polls += [p.id for p in polls]
-        meter = Meter(ctx, pool)
-        await meter.start()
-        votes, _ = await run_votes(ctx, pool, polls, rate, mode="distinct")
-        usage = meter.stop()
-        row = {"label": f"{rate}/s", **votes.row(rate, s.duration_s)}
-        row.update(usage.per(votes.ok, "vote"))
-        row.update(usage.summary())
-        res.rows.append(row)
-        res.checks.append(protocol_check(votes, f"{rate}/s"))
-        ctx.log(
-            f"  {rate:>6}/s: achieved {row['achieved_rate']:.0f}/s p50 {row['ack_p50_ms']} ms "
-            f"p99 {row['ack_p99_ms']} ms max {row['ack_max_ms']} ms errors {row['errors']} "
-            f"server {row['server_cpu_us_per_vote']} us/vote"
-        )
-        saturated = row["achieved_rate"] < 0.9 * rate or row["ack_p99_ms"] > 1000
-        row["saturated"] = saturated
-        if saturated and s.early_stop:
+        row = await ack_step(ctx, pool, res, rate, all_polls)
+        if row["saturated"] and s.early_stop:
             ctx.log("  saturated: higher rates skipped")
             break
+    res.checks += await check_polls(ctx, all_polls, await tally(pool))
+    await close_polls(ctx, all_polls)
+
+
+async def ack_step(
+    ctx: Ctx, pool: GenPool, res: ScenarioResult, rate: int, all_polls: list[int]
+) -> dict[str, Any]:
+    """One open-loop schedule of distinct votes at `rate` on fresh polls; the row."""
+    s = ctx.scale
+    total = round(rate * (s.warmup_s + s.duration_s))
+    polls = await ctx.api.create_polls(
+        ctx.owner, polls_needed(total, pool.procs, s.ack_sockets), options=4
+    )
+    all_polls += [p.id for p in polls]
+    meter = Meter(ctx, pool)
+    await meter.start()
+    votes, _ = await run_votes(ctx, pool, polls, rate, mode="distinct")
+    usage = meter.stop()
+    row = {"label": f"{rate}/s", **votes.row(rate, s.duration_s)}
+    row.update(usage.per(votes.ok, "vote"))
+    row.update(usage.summary())
+    res.rows.append(row)
+    res.checks.append(protocol_check(votes, f"{rate}/s"))
+    ctx.log(
+        f"  {rate:>6}/s: achieved {row['achieved_rate']:.0f}/s p50 {row['ack_p50_ms']} ms "
+        f"p99 {row['ack_p99_ms']} ms max {row['ack_max_ms']} ms errors {row['errors']} "
+        f"server {row['server_cpu_us_per_vote']} us/vote"
+    )
+    row["saturated"] = row["achieved_rate"] < 0.9 * rate or row["ack_p99_ms"] > 1000
+    return row
+
+
+async def knee(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+    """The highest rate whose p99 ack stays within `knee_p99_ms` with the rate sustained:
+    grow by half until a step fails, then bisect between the last pass and the first
+    failure down to `knee_resolution` of the rate. Fixed steps only tell on which side
+    of a step each target falls; this finds where each one tips over."""
+    s = ctx.scale
+    res.params = {
+        "p99_ms_at_most": s.knee_p99_ms,
+        "sustained_at_least": s.knee_sustained,
+        "start": s.knee_start,
+        "max": s.knee_max,
+        "resolution": s.knee_resolution,
+        "sockets": s.ack_sockets,
+        "warmup_s": s.warmup_s,
+        "duration_s": s.duration_s,
+    }
+    await connect(ctx, pool, await ctx.users.get(s.ack_sockets), [])
+    all_polls: list[int] = []
+
+    async def passes(rate: int) -> bool:
+        row = await ack_step(ctx, pool, res, rate, all_polls)
+        ok = bool(
+            row["errors"] == 0
+            and row["achieved_rate"] >= s.knee_sustained * rate
+            and row["ack_p99_ms"] <= s.knee_p99_ms
+        )
+        row["within_goal"] = ok
+        return ok
+
+    lo, hi = 0, 0  # highest rate that passed, lowest that failed (0: none yet)
+    rate = s.knee_start
+    while rate <= s.knee_max:
+        if not await passes(rate):
+            hi = rate
+            break
+        lo = rate
+        rate = round(rate * 1.5)
+    if lo == 0 and hi:  # even the start failed: search below it
+        hi_fail, rate = hi, round(hi / 2)
+        while rate >= 100 and not await passes(rate):
+            hi_fail, rate = rate, round(rate / 2)
+        lo, hi = (rate, hi_fail) if rate >= 100 else (0, hi_fail)
+    while lo and hi and hi - lo > max(100, s.knee_resolution * lo):
+        mid = round((lo + hi) / 2)
+        if await passes(mid):
+            lo = mid
+        else:
+            hi = mid
+    res.rows.append(
+        {
+            "label": "knee",
+            "knee_rate": lo,
+            "first_failing_rate": hi or None,
+            "steps": len(res.rows),
+        }
+    )
+    ctx.log(f"  knee: {lo}/s (p99 <= {s.knee_p99_ms} ms); first failing step {hi or '-'}/s")
     res.checks += await check_polls(ctx, all_polls, await tally(pool))
     await close_polls(ctx, all_polls)
 
@@ -579,63 +663,81 @@ async def fanout(ctx: Ctx, pool: GenPool, res: ScenarioResult, members: int) -> 
         Check("all members joined", conn.joined == members, f"{conn.joined}/{members}")
     )
     for rate in s.fanout_rates:
-        await pool.call_all("reset", {}, int)
-        meter = Meter(ctx, pool)
-        await meter.start()
-        votes, t0 = await run_votes(ctx, pool, [poll], rate, mode="change", keep_votes=True)
-        final = votes.max_seq.get(poll.id, 0)
-        seqs = await pool.call_all(
-            "wait_seq", {"seq": final, "timeout_s": s.seq_timeout_s}, SeqReport
-        )
-        usage = meter.stop()
-        window = (t0 + s.warmup_s, t0 + s.warmup_s + s.duration_s)
-        fan = await pool.call_all(
-            "fanout_latency", {"votes": votes.votes, "window": window}, FanoutReport
-        )
-        lat = merged(f.latency for f in fan)
-        reached = sum(r.reached for r in seqs)
-        joined = sum(r.members for r in seqs)
-        frames = sum(r.frames for r in seqs)
-        converge = max(r.seconds for r in seqs)
-        row: dict[str, Any] = {"label": f"{members} members @ {rate}/s"}
-        row.update(votes.row(rate, s.duration_s))
-        summary = lat.summary_ms()
-        row.update(
-            {
-                "results_p50_ms": summary["p50_ms"],
-                "results_p99_ms": summary["p99_ms"],
-                "results_max_ms": summary["max_ms"],
-                "latency_pairs": summary["count"],
-                "pairs_missing": sum(f.pairs_missing for f in fan),
-                "members_sampled": sum(f.members_sampled for f in fan),
-                "final_seq": final,
-                "members_reached_final": reached,
-                "members_open": joined,
-                "converge_after_last_vote_s": round(converge, 3),
-                "frames_delivered": frames,
-                "frames_per_s": round(frames / usage.wall_s, 1) if usage.wall_s else 0,
-            }
-        )
-        row.update(usage.per(votes.ok, "vote"))
-        row.update(usage.per(frames, "frame"))
-        row.update(usage.summary())
-        res.rows.append(row)
-        res.checks.append(protocol_check(votes, f"{rate}/s"))
-        res.checks.append(
-            Check(
-                f"every member reached the final seq @ {rate}/s",
-                reached == members and joined == members,
-                f"{reached}/{members} reached seq {final} ({joined} open)",
-            )
-        )
-        ctx.log(
-            f"  {rate:>5}/s: RESULTS p50 {row['results_p50_ms']} ms p99 {row['results_p99_ms']} ms "
-            f"max {row['results_max_ms']} ms; ack p99 {row['ack_p99_ms']} ms; {reached}/{members} "
-            f"reached final; {row['frames_per_s']:.0f} frames/s; "
-            f"server {row['server_cpu_us_per_frame']} us/frame"
+        await fanout_step(
+            ctx, pool, res, [poll], rate, members, "change", f"{members} members @ {rate}/s"
         )
     res.checks += await check_polls(ctx, [poll.id], await tally(pool))
     await close_polls(ctx, [poll.id])
+
+
+async def fanout_step(
+    ctx: Ctx,
+    pool: GenPool,
+    res: ScenarioResult,
+    polls: list[PollRef],
+    rate: int,
+    members: int,
+    mode: VoteMode,
+    label: str,
+) -> None:
+    """One open-loop schedule of the members' own votes, then vote -> RESULTS latency
+    per room and whether every member reached its room's final seq."""
+    s = ctx.scale
+    await pool.call_all("reset", {}, int)
+    meter = Meter(ctx, pool)
+    await meter.start()
+    votes, t0 = await run_votes(ctx, pool, polls, rate, mode=mode, keep_votes=True)
+    finals = {p.id: votes.max_seq.get(p.id, 0) for p in polls}
+    seqs = await pool.call_all(
+        "wait_seq", {"seqs": finals, "timeout_s": s.seq_timeout_s}, SeqReport
+    )
+    usage = meter.stop()
+    window = (t0 + s.warmup_s, t0 + s.warmup_s + s.duration_s)
+    fan = await pool.call_all(
+        "fanout_latency", {"votes": votes.votes, "window": window}, FanoutReport
+    )
+    lat = merged(f.latency for f in fan)
+    reached = sum(r.reached for r in seqs)
+    joined = sum(r.members for r in seqs)
+    frames = sum(r.frames for r in seqs)
+    converge = max(r.seconds for r in seqs)
+    row: dict[str, Any] = {"label": label}
+    row.update(votes.row(rate, s.duration_s))
+    summary = lat.summary_ms()
+    row.update(
+        {
+            "results_p50_ms": summary["p50_ms"],
+            "results_p99_ms": summary["p99_ms"],
+            "results_max_ms": summary["max_ms"],
+            "latency_pairs": summary["count"],
+            "pairs_missing": sum(f.pairs_missing for f in fan),
+            "members_sampled": sum(f.members_sampled for f in fan),
+            "final_seq": max(finals.values(), default=0),
+            "members_reached_final": reached,
+            "members_open": joined,
+            "converge_after_last_vote_s": round(converge, 3),
+            "frames_delivered": frames,
+            "frames_per_s": round(frames / usage.wall_s, 1) if usage.wall_s else 0,
+        }
+    )
+    row.update(usage.per(votes.ok, "vote"))
+    row.update(usage.per(frames, "frame"))
+    row.update(usage.summary())
+    res.rows.append(row)
+    res.checks.append(protocol_check(votes, f"{rate}/s"))
+    res.checks.append(
+        Check(
+            f"every member reached its room's final seq @ {rate}/s",
+            reached == members and joined == members,
+            f"{reached}/{members} reached ({joined} open)",
+        )
+    )
+    ctx.log(
+        f"  {label}: RESULTS p50 {row['results_p50_ms']} ms p99 {row['results_p99_ms']} ms "
+        f"max {row['results_max_ms']} ms; ack p99 {row['ack_p99_ms']} ms; {reached}/{members} "
+        f"reached final; {row['frames_per_s']:.0f} frames/s; "
+        f"server {row['server_cpu_us_per_vote']} us/vote"
+    )
 
 
 async def fanout_small(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
@@ -644,6 +746,33 @@ async def fanout_small(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
 
 async def fanout_large(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     await fanout(ctx, pool, res, ctx.scale.fanout_members_large)
+
+
+async def rooms(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+    """Many small rooms at once (a conference's breakout sessions, or 1,000 classrooms):
+    the cost that does not show in one big room is per-room work (subscriptions, flush
+    timers, one encode per room per flush)."""
+    s = ctx.scale
+    members = s.rooms * s.room_members
+    res.params = {
+        "rooms": s.rooms,
+        "members_per_room": s.room_members,
+        "rate": s.rooms_rate,
+        "warmup_s": s.warmup_s,
+        "duration_s": s.duration_s,
+        "voters": "each member in its own room (allow_change polls: every vote moves a tally)",
+    }
+    polls = await ctx.api.create_polls(ctx.owner, s.rooms, options=4, allow_change=True)
+    # member i of each generator process joins polls[i % rooms]: room_members per room
+    conn = await connect(ctx, pool, await ctx.users.get(members), [p.id for p in polls], members)
+    res.checks.append(
+        Check("all members joined", conn.joined == members, f"{conn.joined}/{members}")
+    )
+    label = f"{s.rooms} rooms x {s.room_members} @ {s.rooms_rate}/s"
+    await fanout_step(ctx, pool, res, polls, s.rooms_rate, members, "room", label)
+    ids = [p.id for p in polls]
+    res.checks += await check_polls(ctx, ids, await tally(pool))
+    await close_polls(ctx, ids)
 
 
 # ---- 4. idle sockets ---------------------------------------------------------------------
@@ -764,8 +893,9 @@ async def storm(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
 
 
 def _signal_workers(ctx: Ctx, sig: signal.Signals) -> None:
+    # the process, not its group: the peer's vote workers share the web's group
     for pid in ctx.target.worker_roots():
-        os.killpg(pid, sig)
+        os.kill(pid, sig)
 
 
 async def _sample_rows(
@@ -970,7 +1100,7 @@ async def slow(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         )
         final = votes.max_seq.get(poll.id, 0)
         seqs = await pool.call_all(
-            "wait_seq", {"seq": final, "timeout_s": s.seq_timeout_s}, SeqReport
+            "wait_seq", {"seqs": {poll.id: final}, "timeout_s": s.seq_timeout_s}, SeqReport
         )
         usage = meter.stop()
         stop.set()
@@ -1034,12 +1164,14 @@ Scenario = Callable[[Ctx, GenPool, ScenarioResult], Awaitable[None]]
 
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "acks": ("1. votes acked end to end (open loop, stepping rates)", acks),
+    "knee": ("1b. the acks knee: highest rate with p99 ack within the goal", knee),
     "fanout": ("2. vote -> RESULTS, one room", fanout_small),
     "fanout-large": ("3. vote -> RESULTS, one large room", fanout_large),
     "idle": ("4. idle sockets held", idle),
     "storm": ("5. reconnect storm", storm),
     "write-behind": ("6. write-behind to MySQL", write_behind),
     "slow": ("7. slow consumers", slow),
+    "rooms": ("8. vote -> RESULTS, many small rooms at once", rooms),
 }
 
 

@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 import pymysql  # type: ignore[import-untyped]
 import redis
 
+from bench import procstats
 from bench.api import Api
 
 REPO = Path(__file__).resolve().parents[1]
@@ -281,6 +282,73 @@ def _expand(cmd: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", sub, cmd)
 
 
+class ScratchDb:
+    """A MySQL database of the run's own: created at start, dropped at the end (unless
+    kept), and the ballot rows per poll that the checks compare with the acks. Both
+    targets persist into a `ballots` table keyed by (poll_id, user_id)."""
+
+    def __init__(self, mysql_url: str, prefix: str, *, keep: bool = False) -> None:
+        self.mysql = urlparse(mysql_url)
+        self.name = f"{prefix}_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
+        self.keep = keep
+        self._conn: Any = None
+        # Scenarios query from several threads at once (asyncio.to_thread); one pymysql
+        # connection must not carry two queries at a time.
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        m = self.mysql
+        auth = m.username or "root"
+        if m.password:
+            auth += f":{m.password}"
+        return f"mysql://{auth}@{m.hostname or '127.0.0.1'}:{m.port or 3306}/{self.name}"
+
+    def _connect(self, db: str | None = None) -> Any:
+        return pymysql.connect(
+            host=self.mysql.hostname or "127.0.0.1",
+            port=self.mysql.port or 3306,
+            user=self.mysql.username or "root",
+            password=self.mysql.password or "",
+            database=db,
+            autocommit=True,
+        )
+
+    def create(self) -> None:
+        conn = self._connect()
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
+        conn.close()
+
+    def open(self) -> None:
+        self._conn = self._connect(self.name)
+
+    def drop(self) -> None:
+        """Safe whether or not the database was created."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if not self.keep:
+            conn = self._connect()
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
+            conn.close()
+
+    def ballot_rows(self, poll_ids: list[int]) -> dict[int, int]:
+        if not poll_ids:
+            return {}
+        with self._lock, self._conn.cursor() as cur:
+            marks = ",".join(["%s"] * len(poll_ids))
+            sql = (
+                f"SELECT poll_id, COUNT(*) FROM ballots WHERE poll_id IN ({marks}) GROUP BY poll_id"
+            )
+            cur.execute(sql, poll_ids)
+            rows = cur.fetchall()
+        out = dict.fromkeys(poll_ids, 0)
+        out.update({int(p): int(n) for p, n in rows})
+        return out
+
+
 class Livepolls(Common):
     name = "livepolls"
     has_mysql = True
@@ -302,34 +370,10 @@ class Livepolls(Common):
         self.repo = repo
         self.python = python
         self.arq_workers = arq_workers
-        self.mysql = urlparse(mysql_url)
-        self.db = f"bench_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
-        self.keep_db = keep_db
+        self.scratch = ScratchDb(mysql_url, "bench", keep=keep_db)
         self.extra_env = extra_env or {}
         self.web: Managed | None = None
         self.workers: list[Managed] = []
-        self._conn: Any = None
-        # Scenarios query from several threads at once (asyncio.to_thread); one pymysql
-        # connection must not carry two queries at a time.
-        self._conn_lock = threading.Lock()
-
-    @property
-    def database_url(self) -> str:
-        m = self.mysql
-        auth = m.username or "root"
-        if m.password:
-            auth += f":{m.password}"
-        return f"mysql://{auth}@{m.hostname or '127.0.0.1'}:{m.port or 3306}/{self.db}"
-
-    def _mysql(self, db: str | None = None) -> Any:
-        return pymysql.connect(
-            host=self.mysql.hostname or "127.0.0.1",
-            port=self.mysql.port or 3306,
-            user=self.mysql.username or "root",
-            password=self.mysql.password or "",
-            database=db,
-            autocommit=True,
-        )
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -341,7 +385,7 @@ class Livepolls(Common):
                 "HOST": self.host,
                 "PORT": str(self.port),
                 "WEB_CONCURRENCY": str(self.web_workers),
-                "DATABASE_URL": self.database_url,
+                "DATABASE_URL": self.scratch.url,
                 "REDIS_URL": self.redis_url,
                 "JWT_SECRET": secrets.token_urlsafe(48)[:64],
                 "ALLOWED_ORIGINS": f"http://127.0.0.1:{self.port},http://localhost:{self.port}",
@@ -357,10 +401,7 @@ class Livepolls(Common):
     async def start(self) -> None:
         if not _port_free(self.port):
             raise ServerError(f"port {self.port} is in use")
-        conn = self._mysql()
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{self.db}` CHARACTER SET utf8mb4")
-        conn.close()
+        self.scratch.create()
         self.flush_redis()
         env = self.env()
         migrate = await asyncio.to_thread(
@@ -393,19 +434,12 @@ class Livepolls(Common):
                 )
             )
         await self.wait_ready([self.web, *self.workers], 90.0)
-        self._conn = self._mysql(self.db)
+        self.scratch.open()
 
     async def stop(self) -> None:
         """Safe after a partial start: stops what runs, drops the database if created."""
         await _stop([m for m in [self.web, *self.workers] if m is not None])
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if not self.keep_db:
-            conn = self._mysql()
-            with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{self.db}`")
-            conn.close()
+        self.scratch.drop()
         with contextlib.suppress(redis.RedisError):
             self.flush_redis()
 
@@ -423,18 +457,7 @@ class Livepolls(Common):
         ]
 
     def mysql_counts(self, poll_ids: list[int]) -> dict[int, int]:
-        if not poll_ids:
-            return {}
-        with self._conn_lock, self._conn.cursor() as cur:
-            marks = ",".join(["%s"] * len(poll_ids))
-            sql = (
-                f"SELECT poll_id, COUNT(*) FROM ballots WHERE poll_id IN ({marks}) GROUP BY poll_id"
-            )
-            cur.execute(sql, poll_ids)
-            rows = cur.fetchall()
-        out = dict.fromkeys(poll_ids, 0)
-        out.update({int(p): int(n) for p, n in rows})
-        return out
+        return self.scratch.ballot_rows(poll_ids)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -442,7 +465,7 @@ class Livepolls(Common):
             "url": self.base_url,
             "web_workers": self.web_workers,
             "arq_workers": self.arq_workers,
-            "database": self.db,
+            "database": self.scratch.name,
             "redis_url": self.redis_url,
             "procfile": _procfile(self.repo),
             "logs": str(self.logdir),
@@ -471,8 +494,11 @@ def prepare_node_dir(source: Path = NODE_SEED, dest: Path | None = None) -> Path
 
 
 class NodePeer(Common):
+    """The peer with the seed's whole design: with `persist` (the default) its
+    vote-worker processes drain every outbox into MySQL `ballots` on a scratch database,
+    the same work our arq drainer does; without, the front end alone."""
+
     name = "node"
-    has_mysql = False
 
     def __init__(
         self,
@@ -481,18 +507,30 @@ class NodePeer(Common):
         port: int = 8100,
         web_workers: int = 2,
         redis_url: str = "redis://127.0.0.1:6379/14",
+        persist: bool = True,
+        vote_workers: int = 1,
+        mysql_url: str = "mysql://root@127.0.0.1:3306",
+        keep_db: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         super().__init__(port=port, web_workers=web_workers, redis_url=redis_url)
         self.node_dir = node_dir
         self.extra_env = extra_env or {}
         self.proc: Managed | None = None
+        self.vote_workers = vote_workers if persist else 0
+        self.scratch = ScratchDb(mysql_url, "bench_node", keep=keep_db) if persist else None
+
+    @property
+    def has_mysql(self) -> bool:
+        return self.scratch is not None
 
     async def start(self) -> None:
         if not _port_free(self.port):
             raise ServerError(f"port {self.port} is in use")
         self.node_dir = await asyncio.to_thread(prepare_node_dir, dest=self.node_dir)
         self.flush_redis()
+        if self.scratch is not None:
+            self.scratch.create()  # the vote workers create their table in it
         env = dict(os.environ)
         env.update(
             {
@@ -505,15 +543,28 @@ class NodePeer(Common):
                 "NODE_ENV": "production",
             }
         )
+        if self.scratch is not None:
+            env.update({"MYSQL_URL": self.scratch.url, "VOTE_WORKERS": str(self.vote_workers)})
+        else:
+            env.pop("MYSQL_URL", None)
         env.update(self.extra_env)
         self.proc = _spawn(
             "node", ["node", "src/server.js"], cwd=self.node_dir, env=env, logdir=self.logdir
         )
         await self.wait_ready([self.proc], 30.0)
+        if self.scratch is not None:
+            self.scratch.open()
+            deadline = time.monotonic() + 30
+            while len(self.worker_roots()) < self.vote_workers:
+                if time.monotonic() > deadline:
+                    raise ServerError(f"the peer's vote workers did not start:\n{self.proc.tail()}")
+                await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
         if self.proc is not None:
             await _stop([self.proc])
+        if self.scratch is not None:
+            self.scratch.drop()
         with contextlib.suppress(redis.RedisError):
             self.flush_redis()
 
@@ -521,20 +572,31 @@ class NodePeer(Common):
         return [self.proc.proc.pid] if self.proc is not None else []
 
     def worker_roots(self) -> list[int]:
-        return []
+        """The vote-worker processes the cluster primary forked (NODE_SEED_ROLE=vote)."""
+        if self.proc is None or self.scratch is None:
+            return []
+        return [
+            pid
+            for pid in procstats.descendants([self.proc.proc.pid])
+            if b"NODE_SEED_ROLE=vote" in _environ(pid)
+        ]
 
     def dead(self) -> list[str]:
         p = self.proc
         return [f"node exited ({p.proc.returncode}): {p.tail(10)}"] if p and not p.alive() else []
 
     def mysql_counts(self, poll_ids: list[int]) -> dict[int, int]:
-        raise NotImplementedError("the node peer has no database")
+        if self.scratch is None:
+            raise NotImplementedError("the node peer runs without a database (front end only)")
+        return self.scratch.ballot_rows(poll_ids)
 
     def describe(self) -> dict[str, Any]:
         return {
             "target": self.name,
             "url": self.base_url,
             "web_workers": self.web_workers,
+            "vote_workers": self.vote_workers,
+            "database": self.scratch.name if self.scratch is not None else None,
             "node_dir": str(self.node_dir),
             "redis_url": self.redis_url,
             "logs": str(self.logdir),
@@ -576,6 +638,13 @@ class External:
 
     def describe(self) -> dict[str, Any]:
         return {"target": self.name, "url": self.base_url, "pids": self.pids}
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
 
 
 def redis_cpu_s(url: str) -> float:

@@ -75,6 +75,7 @@ class WsClient(asyncio.Protocol):
         self._mask_int_cache: dict[int, int] = {}
         # scenario state
         self.user_id = 0
+        self.room = 0  # the poll this member joined at connect (0: none)
         self.index = 0
         self.seq = -1  # highest results seq seen (JOINED or RESULTS)
         self.frames = 0  # RESULTS frames received
