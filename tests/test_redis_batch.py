@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.embedded import start_redis
 from app.redis import redis_client
-from app.redis_batch import RedisBatch, pack
+from app.redis_batch import SERVER_RUN, RedisBatch, pack
 from app.scripts import SNAPSHOT
 from tests.conftest import free_port
 
@@ -58,12 +58,12 @@ async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
         redis.script_flush()
         before = _script_loads(redis)
         keys = ["rb:meta", "rb:voters", "rb:counts", "rb:seq"]
-        redis.hset("rb:meta", "status", "open")
+        redis.hset("rb:meta", mapping={"status": "open", "run": redis.info("server")["run_id"]})
         redis.hset("rb:voters", mapping={"7": "1,3", "8": "2"})
         redis.hset("rb:counts", mapping={"1": 1, "2": 1, "3": 1})
         redis.set("rb:seq", 2)
         replies = await asyncio.gather(
-            *(batch.run_script(SNAPSHOT, keys, [str(7 + i % 3)]) for i in range(30))
+            *(batch.run_script(SNAPSHOT, keys, [str(7 + i % 3), SERVER_RUN]) for i in range(30))
         )
         assert _script_loads(redis) - before == 1
         assert {tuple(r[:3]) for r in replies} == {(2, 2, "1,3"), (2, 2, "2"), (2, 2, "")}
