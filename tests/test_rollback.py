@@ -28,6 +28,7 @@ from tests.burst import db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import AofRedis, LiveServer
 from tests.test_polls import create
 from tests.wsclient import WsClient
+from workers.reconcile import reconcile
 
 POLLS = 6  # even ones allow changes, odd ones do not
 FIRST, SECOND, LATE = range(0, 60), range(60, 120), range(120, 140)
@@ -221,3 +222,61 @@ async def test_a_redis_back_from_an_older_aof_loses_nothing_the_database_holds(
         for ws in ws_of.values():
             await ws.close()
         redis.close()
+
+
+async def test_the_reconciler_verifies_a_poll_whose_close_redis_lost(
+    live_server: LiveServer,
+    client: httpx.AsyncClient,
+    make_person: Any,
+    worker: Any,
+    aof_redis: AofRedis,
+    tmp_path: Path,
+) -> None:
+    """Nobody votes after the rollback: the reconciler checks the poll by itself, and
+    the close that only the database remembers is put back."""
+    redis: redis_sync.Redis = aof_redis.client()
+    owner, early, late, third = [await make_person() for _ in range(4)]
+    poll = await create(client, owner)
+    pid, opts = poll["id"], [o["id"] for o in poll["options"]]
+
+    async def vote(who: Any, option: int) -> httpx.Response:
+        return await client.post(
+            f"/polls/{pid}/votes", json={"option_ids": [option]}, headers=who.headers
+        )
+
+    assert (await vote(early, opts[0])).json()["status"] == "accepted"
+    aof_redis.copy_aof(tmp_path / "older-aof")
+    seq_acked = (await vote(late, opts[1])).json()["seq"]
+    background = asyncio.create_task(worker(burst=False).async_run())
+    try:
+        await drained(redis, pid)
+    finally:
+        background.cancel()
+    closed = (await client.post(f"/polls/{pid}/close", headers=owner.headers)).json()
+    aof_redis.restart_from(tmp_path / "older-aof")
+    assert redis.hget(keys.meta(pid), "status") == "open"  # the fault is real
+    assert redis_ballots(redis, pid) == {early.user_id: str(opts[0])}
+
+    ctx = live_server.app.ctx
+    for _ in range(3):  # the pool's connections to the killed server fail once each
+        try:
+            await ctx.redis.client.ping()
+            break
+        except redis_sync.ConnectionError:
+            continue
+    report = await reconcile(
+        redis=ctx.redis.client, arq=ctx.arq, recount_every_s=ctx.settings.recount_interval_s
+    )
+    assert redis_ballots(redis, pid) == await db_ballots(pid)
+    assert redis.hget(keys.meta(pid), "status") == "closed"
+    assert int(redis.get(keys.seq(pid)) or 0) > seq_acked
+    r = await vote(third, opts[2])
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "poll_not_open")
+    assert report.verified == [pid]
+    again = await reconcile(
+        redis=ctx.redis.client, arq=ctx.arq, recount_every_s=ctx.settings.recount_interval_s
+    )
+    assert again.verified == []  # stamped: nothing to do until the next restart
+    reply = (await client.post(f"/polls/{pid}/close", headers=owner.headers)).json()
+    assert reply["results"]["counts"] == closed["results"]["counts"]
+    redis.close()
