@@ -25,6 +25,16 @@ stopping process with them; so when the oldest command has waited `reply_timeout
 without a reply, the connection counts as broken. One timer per connection watches
 the head of its queue, so a reply costs nothing extra.
 
+A Redis restarted from an older append-only file cannot tell by its data that it lost
+acks (the data rolled back with everything else), but every server process has its own
+random `run_id`. A connection is to one server process, so the run id learnt when it
+connects (`INFO server`) is the one every command on it runs under. A command whose
+last argument is `SERVER_RUN` gets that run id in its place as it is written: the vote
+script compares it with the run stamped on the poll's state when the state was last
+checked against the database (app/polls/state.py), without a round trip of its own.
+It is filled in at write time, not when the command is issued, because a command
+issued before a restart may be sent on the connection made after it.
+
 Replies are raw (no redis-py response callbacks): callers of `execute` parse what
 they asked for. An error reply fails only its own caller; a broken connection fails
 every caller still waiting on it. `run_script` reloads a script that Redis forgot
@@ -50,11 +60,22 @@ from app.scripts import Script, is_noscript
 _Call = tuple[tuple[Any, ...], asyncio.Future[Any]]
 
 
+class _ServerRun:
+    """The placeholder for the run id of the server a command is sent to."""
+
+    def __repr__(self) -> str:
+        return "SERVER_RUN"
+
+
+SERVER_RUN: Any = _ServerRun()
+
+
 class _Link:
     """One connection and the callers waiting, in order, for its replies."""
 
-    def __init__(self, conn: AbstractConnection, reply_timeout_s: float) -> None:
+    def __init__(self, conn: AbstractConnection, reply_timeout_s: float, run_id: str) -> None:
         self.conn = conn
+        self.run_id = run_id  # of the server process this connection is to
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.reader: asyncio.Task[None] | None = None
         self.closing: asyncio.Task[None] | None = None
@@ -200,7 +221,7 @@ class RedisBatch:
             link.expect([future for _, future in batch])
             try:
                 await link.conn.send_packed_command(
-                    pack([args for args, _ in batch]), check_health=False
+                    pack([args for args, _ in batch], link.run_id), check_health=False
                 )
             except BaseException as exc:
                 link.fail(exc)
@@ -213,13 +234,16 @@ class RedisBatch:
             conn: AbstractConnection = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
             try:
                 # A stuck Redis accepts the TCP connection and never answers the handshake.
-                await asyncio.wait_for(conn.connect(), self._reply_timeout_s)  # type: ignore[no-untyped-call]
+                run_id = await asyncio.wait_for(_connect(conn), self._reply_timeout_s)
             except TimeoutError:
                 await conn.disconnect(nowait=True)
                 raise RedisTimeoutError(
                     f"Redis did not answer the connection for {self._reply_timeout_s:g} s"
                 ) from None
-            link = self._link = _Link(conn, self._reply_timeout_s)
+            except BaseException:
+                await conn.disconnect(nowait=True)
+                raise
+            link = self._link = _Link(conn, self._reply_timeout_s, run_id)
             link.reader = asyncio.get_running_loop().create_task(
                 link.read(), name="redis-batch-reader"
             )
@@ -246,10 +270,32 @@ class RedisBatch:
             await self._link.close()
 
 
-def pack(commands: list[tuple[Any, ...]]) -> bytes:
+async def _connect(conn: AbstractConnection) -> str:
+    """Connect; the run id of the server process at the other end."""
+    await conn.connect()  # type: ignore[no-untyped-call]
+    await conn.send_command("INFO", "server", check_health=False)
+    return server_run_id(await conn.read_response())
+
+
+def server_run_id(info: Any) -> str:
+    """The `run_id` of raw `INFO server` text."""
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    for line in text.splitlines():
+        if line.startswith("run_id:"):
+            return line[len("run_id:") :].strip()
+    raise RedisConnectionError("INFO server named no run_id")
+
+
+def pack(commands: list[tuple[Any, ...]], run_id: str = "") -> bytes:
     """RESP arrays of bulk strings, packed by hiredis in C: redis-py's own packer costs
-    ~1 µs per argument in Python, about six times as much for a vote's EVALSHA."""
-    return b"".join([pack_command(args) for args in commands])
+    ~1 µs per argument in Python, about six times as much for a vote's EVALSHA.
+    A trailing `SERVER_RUN` becomes `run_id`."""
+    return b"".join(
+        [
+            pack_command(args) if args[-1] is not SERVER_RUN else pack_command((*args[:-1], run_id))
+            for args in commands
+        ]
+    )
 
 
 def _fail(batch: list[_Call], exc: Exception) -> None:

@@ -9,7 +9,10 @@ A bare `await evalsha()` per vote costs ~55 µs of Python CPU; sending every vot
 that arrives in one loop tick as one write (app/redis_batch.py) cuts it to ~10 µs.
 Each caller still gets its own result; NOSCRIPT (Redis restarted) reloads the script
 and retries only the affected calls; `no_state` rebuilds the poll from the database
-and retries once.
+and retries once, and so does `unverified` (Redis restarted, maybe from an older
+append-only file: the poll is checked against the database first, app/polls/state.py).
+The run id that check compares with rides in the vote's own EVALSHA (`SERVER_RUN`),
+so it costs no round trip.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app import keys
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.metrics import VOTES
 from app.polls.state import ensure_state
-from app.redis_batch import RedisBatch
+from app.redis_batch import SERVER_RUN, RedisBatch
 from app.scripts import VOTE
 from app.tokens import Principal
 
@@ -103,13 +107,14 @@ class VoteEngine:
 
     def _script_args(
         self, principal: Principal, poll_id: int, ballot: str
-    ) -> tuple[list[str], list[str]]:
+    ) -> tuple[list[str], list[Any]]:
         args = [
             str(principal.user_id),
             "1" if principal.is_guest else "0",
             ballot,
             str(poll_id),
             keys.channel(self._redis, poll_id),
+            SERVER_RUN,
         ]
         return keys.poll_state_keys(poll_id), args
 
@@ -120,14 +125,17 @@ class VoteEngine:
 
     def settle(self, reply: Any, *, final: bool = False) -> VoteResult | None:
         """The result of the vote script's reply, or its error raised as the ApiError
-        clients see. None: Redis has no state for the poll (flushed, restarted); it must
-        be rebuilt from the database and the vote sent again (not when `final`)."""
+        clients see. None: Redis has no state for the poll (flushed, restarted) or one not
+        yet checked against the database under this Redis run; it must be rebuilt or
+        verified (`ensure_state`) and the vote sent again (not when `final`)."""
         if reply[0] != "err":
             self._count(reply[0])
             return VoteResult(status=str(reply[0]), seq=int(reply[1]))
         code = str(reply[1])
-        if code == "no_state" and not final:
+        if code in ("no_state", "unverified") and not final:
             return None
+        if code == "unverified":  # restarted again between the check and the retry
+            raise RedisConnectionError("Redis restarted while the poll was being verified")
         self._count(code)
         raise vote_error("not_found" if code == "no_state" else code)
 

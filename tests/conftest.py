@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -104,6 +105,79 @@ def _empty_mysql(url: str) -> None:
         for table in ("ballots", "poll_options", "polls", "users"):
             cur.execute(f"TRUNCATE TABLE `{table}`")
         cur.execute("SET FOREIGN_KEY_CHECKS=1")
+
+
+@dataclass
+class AofRedis:
+    """A redis-server of the test's own (Debian's binary) with the append-only file on
+    and fsynced after every write, under tmp_path: one that can be killed and started
+    again, on the same port, from an older copy of its append-only file."""
+
+    dir: Path
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def aof(self) -> Path:
+        return self.dir / "appendonlydir"  # Redis 7: a manifest and its files
+
+    def client(self) -> redis_sync.Redis:
+        return redis_sync.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
+
+    def start(self, within_s: float = 30) -> None:
+        with (self.dir / "redis.log").open("ab") as out:
+            self.proc = subprocess.Popen(
+                [
+                    *("/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                    *("--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "always"),
+                    *("--save", "", "--protected-mode", "no"),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + within_s
+        with self.client() as client:
+            while True:
+                try:
+                    if client.ping():
+                        return
+                except (redis_sync.ConnectionError, redis_sync.BusyLoadingError):
+                    pass
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = (self.dir / "redis.log").read_text(errors="replace")
+                    raise RuntimeError(f"redis-server did not start:\n{log[-4000:]}")
+                time.sleep(0.05)
+
+    def copy_aof(self, to: Path) -> None:
+        """The append-only file as it is now (fsynced: appendfsync always)."""
+        shutil.copytree(self.aof, to)
+
+    def kill(self) -> None:
+        """SIGKILL: nothing is saved or flushed, as in a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart_from(self, copy: Path) -> None:
+        """Crash, then come back on the same port from an older append-only file."""
+        self.kill()
+        shutil.rmtree(self.aof)
+        shutil.copytree(copy, self.aof)
+        self.start()
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[AofRedis]:
+    server = AofRedis(tmp_path / "aof-redis", free_port())
+    server.dir.mkdir()
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture

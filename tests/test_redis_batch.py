@@ -17,9 +17,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.embedded import start_redis
 from app.redis import redis_client
-from app.redis_batch import RedisBatch, pack
+from app.redis_batch import SERVER_RUN, RedisBatch, pack
 from app.scripts import SNAPSHOT
-from tests.conftest import free_port
+from tests.conftest import AofRedis, free_port
 
 
 def _script_loads(redis: redis_sync.Redis) -> int:
@@ -58,12 +58,12 @@ async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
         redis.script_flush()
         before = _script_loads(redis)
         keys = ["rb:meta", "rb:voters", "rb:counts", "rb:seq"]
-        redis.hset("rb:meta", "status", "open")
+        redis.hset("rb:meta", mapping={"status": "open", "run": redis.info("server")["run_id"]})
         redis.hset("rb:voters", mapping={"7": "1,3", "8": "2"})
         redis.hset("rb:counts", mapping={"1": 1, "2": 1, "3": 1})
         redis.set("rb:seq", 2)
         replies = await asyncio.gather(
-            *(batch.run_script(SNAPSHOT, keys, [str(7 + i % 3)]) for i in range(30))
+            *(batch.run_script(SNAPSHOT, keys, [str(7 + i % 3), SERVER_RUN]) for i in range(30))
         )
         assert _script_loads(redis) - before == 1
         assert {tuple(r[:3]) for r in replies} == {(2, 2, "1,3"), (2, 2, "2"), (2, 2, "")}
@@ -201,3 +201,32 @@ def test_pack_matches_redis_py_for_what_the_hot_path_sends() -> None:
         ("SET", "k", b"\x00\xff\r\n", "é"),
     ]
     assert pack(commands) == b"".join(Connection().pack_commands(commands))
+
+
+async def test_server_run_is_the_run_id_of_the_server_the_command_reaches(
+    aof_redis: AofRedis, tmp_path: Path
+) -> None:
+    """Filled in when the command is written, on the connection it is written to: after
+    a restart, the new server's run id, never the one the process knew before."""
+    client = redis_client(aof_redis.url)
+    batch = RedisBatch(client, reply_timeout_s=10)
+    try:
+        with aof_redis.client() as direct:
+            before = direct.info("server")["run_id"]
+        assert await batch.execute("ECHO", SERVER_RUN) == before
+        aof_redis.copy_aof(tmp_path / "copy")
+        aof_redis.restart_from(tmp_path / "copy")
+        with aof_redis.client() as direct:
+            after = direct.info("server")["run_id"]
+        assert after != before
+        for _ in range(3):  # the first may meet the dead connection
+            try:
+                assert await batch.execute("ECHO", SERVER_RUN) == after
+                break
+            except RedisConnectionError:
+                continue
+        else:
+            raise AssertionError("no reply from the restarted server")
+    finally:
+        await batch.aclose()
+        await client.aclose()

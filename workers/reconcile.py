@@ -7,6 +7,9 @@ every open poll and every closed poll not yet finalized:
   was lost), which also asks for its finalization;
 - rebuild its Redis state from the database when missing (Redis flushed or restarted
   empty), and make sure it is in `keys.ACTIVE_POLLS` with its consumer group;
+- verify its state when it was last checked under another Redis server process
+  (restarted, maybe from an older append-only file: `verify.lua` folds back what the
+  database holds, app/polls/state.py), so a poll nobody votes on is exact again too;
 - put back ballots the database has but Redis lost in a restart that dropped its last
   acks (`fold.lua`: rows whose seq is above Redis' seq), so those voters cannot vote
   twice and seq moves past what clients saw; one query of every poll's newest
@@ -54,6 +57,7 @@ class ReconcileReport:
     polls: int = 0
     closed: list[int] = field(default_factory=list)
     rebuilt: list[int] = field(default_factory=list)
+    verified: list[int] = field(default_factory=list)  # checked under a new Redis run
     repaired: dict[int, int] = field(default_factory=dict)  # poll -> count fields fixed
     folded: dict[int, int] = field(default_factory=dict)  # poll -> lost ballots put back
     finalizing: list[int] = field(default_factory=list)
@@ -106,16 +110,27 @@ async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> R
     # between cannot look like one Redis lost.
     db_seq = await _newest_seqs([p.id for p in polls])
     pipe = redis.pipeline(transaction=False)
+    pipe.info("server")  # one connection: the runs below are this server's
     for poll in polls:
         pipe.exists(keys.meta(poll.id))
         pipe.get(keys.seq(poll.id))
-    state = await pipe.execute()
-    here = {poll.id for poll, exists in zip(polls, state[0::2], strict=True) if exists}
-    redis_seq = {poll.id: int(seq or 0) for poll, seq in zip(polls, state[1::2], strict=True)}
+        pipe.hget(keys.meta(poll.id), "run")
+    info, *state = await pipe.execute()
+    here = {poll.id for poll, exists in zip(polls, state[0::3], strict=True) if exists}
+    redis_seq = {poll.id: int(seq or 0) for poll, seq in zip(polls, state[1::3], strict=True)}
+    run = info["run_id"]
+    checked = {poll.id for poll, stamp in zip(polls, state[2::3], strict=True) if stamp == run}
     for poll in polls:
         if poll.id not in here and await ensure_state(redis, poll.id) is not None:
             report.rebuilt.append(poll.id)
             log.warning("rebuilt the lost Redis state of poll %d from the database", poll.id)
+        elif (
+            poll.id in here
+            and poll.id not in checked
+            and await ensure_state(redis, poll.id) is not None
+        ):
+            report.verified.append(poll.id)
+            redis_seq[poll.id] = int(await redis.get(keys.seq(poll.id)) or 0)
     await ensure_outbox_groups(redis, sorted(here))
     if here:
         await redis.sadd(keys.ACTIVE_POLLS, *map(str, here))  # type: ignore[misc]

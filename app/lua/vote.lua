@@ -1,13 +1,18 @@
 -- The whole vote, atomically: every check comes before the first write.
 -- KEYS: 1 meta, 2 voters, 3 counts, 4 seq, 5 outbox
 -- ARGV: 1 user id, 2 is_guest (0/1), 3 ballot (sorted, distinct, comma-separated ids),
---       4 poll id, 5 pub/sub channel
+--       4 poll id, 5 pub/sub channel, 6 the run id of this Redis server process
 -- Returns {status, seq} with status accepted|changed|unchanged, or {'err', code}.
 -- 'no_state' means the poll's Redis state is missing (new process, Redis flushed):
 -- the caller rebuilds it from the database and retries.
+-- 'unverified' means the state was last checked against the database under another
+-- server process (meta.run): this one may have started from an older append-only file
+-- and lost acks the database holds. The caller verifies it (verify.lua) and retries.
+-- ARGV[6] comes from the caller's connection, not from INFO here: INFO costs ~9 us.
 local m = redis.call('HMGET', KEYS[1], 'status', 'kind', 'max_choices', 'allow_change',
-                     'require_account', 'closes_at_ms', 'options')
+                     'require_account', 'closes_at_ms', 'options', 'run')
 if not m[1] then return {'err', 'no_state'} end
+if m[8] ~= ARGV[6] then return {'err', 'unverified'} end
 if m[1] ~= 'open' then return {'err', 'poll_not_open'} end
 local closes = tonumber(m[6])
 if closes and closes > 0 then

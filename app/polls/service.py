@@ -146,7 +146,7 @@ async def create_poll(
 
 
 async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOption]) -> None:
-    await write_state(redis, poll, [o.id for o in options])
+    await write_state(redis, poll, [o.id for o in options], fresh=True)
     if poll.closes_at is not None:
         await arq.enqueue_job(
             CLOSE_JOB, poll.id, _job_id=f"close:{poll.id}", _defer_until=poll.closes_at
@@ -305,7 +305,7 @@ async def close_poll(
         results = results_json(tally, "closed", [o.id for o in options])
         return {"poll": poll_json(poll, options), "results": results}
     closed = await close_state(redis, poll.id)
-    if closed == "no_state":
+    if closed in ("no_state", "unverified"):  # lost, or maybe older than the database
         await ensure_state(redis, poll.id)
         closed = await close_state(redis, poll.id)
     if not isinstance(closed, ClosedTally):

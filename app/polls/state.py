@@ -6,30 +6,43 @@ hash as "state not here" and the caller runs `ensure_state`, which rebuilds meta
 voters, counts and seq from the database. `meta` is written last, so the vote
 script never sees half a rebuild; a lock keeps concurrent processes from rebuilding
 the same poll twice. Rebuilding is idempotent.
+
+A Redis restarted from an older append-only file has the state, but an older one:
+acks the database already holds are missing, and seq would hand out numbers already
+acked. Its data cannot show it (the markers roll back too); its server process can,
+since every start has a new random run id. So `meta.run` names the run under which
+the state was last checked against the database: written by `write_state`, stamped by
+`verify.lua` once it folded back what the database has above Redis' seq. The vote,
+close and JOIN snapshot scripts refuse the poll (`unverified`) while it names another
+run, and `ensure_state` verifies it before anyone votes on it again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app import keys
 from app.polls.schemas import Tally
-from app.redis_batch import RedisBatch
-from app.scripts import CLOSE, FOLD, RECOUNT, SNAPSHOT
+from app.redis_batch import SERVER_RUN, RedisBatch
+from app.scripts import CLOSE, FOLD, RECOUNT, SNAPSHOT, VERIFY
 from models import Ballot, Poll, PollOption, PollStatus
 
-# After a rebuild seq jumps past anything Redis may have acked before it lost its
-# data (at most ~1 s of votes with AOF everysec), so seq never goes backwards for
-# a client that saw those acks.
+# After a rebuild or a verification seq jumps past anything Redis may have acked
+# before it lost its data (at most ~1 s of votes with AOF everysec), so seq never goes
+# backwards for a client that saw those acks and no seq is acked twice.
 SEQ_REBUILD_MARGIN = 1_000_000
 REBUILD_LOCK_MS = 30_000
 CHUNK = 1000
+# Verifications of one poll that found its seq moved under them (another restart).
+VERIFY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +55,7 @@ def _ms(poll_time: datetime | None) -> int:
     return int(poll_time.timestamp() * 1000) if poll_time is not None else 0
 
 
-def meta_fields(poll: Poll, option_ids: list[int]) -> dict[str, str | int]:
+def meta_fields(poll: Poll, option_ids: list[int], run: str) -> dict[str, str | int]:
     return {
         "status": str(poll.status),
         "kind": str(poll.kind),
@@ -55,12 +68,26 @@ def meta_fields(poll: Poll, option_ids: list[int]) -> dict[str, str | int]:
         "closed_at_ms": _ms(poll.closed_at) if poll.status == PollStatus.CLOSED else 0,
         "options": "," + ",".join(str(i) for i in option_ids) + ",",
         "code": poll.code,
+        "run": run,
     }
 
 
-async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
-    """Replace the poll's Redis state with what the database holds for it."""
+async def server_run(redis: Redis) -> str:
+    """The run id of the Redis server process the client is connected to now."""
+    info = await redis.info("server")
+    return str(info["run_id"])
+
+
+async def write_state(
+    redis: Redis, poll: Poll, option_ids: list[int], *, fresh: bool = False
+) -> None:
+    """Replace the poll's Redis state with what the database holds for it. `fresh`: the
+    poll opens now, so no seq was ever handed out; otherwise seq jumps a margin past
+    the database's, over acks Redis may have lost before they reached it."""
     poll_id = poll.id
+    # Read before anything is written: should Redis restart in between, the stamp names
+    # the run the writes began on, which is never the run of a server that missed them.
+    run = await server_run(redis)
     rows = await Ballot.filter(poll_id=poll_id).values_list("user_id", "option_ids", "seq")
     counts: Counter[int] = Counter({oid: 0 for oid in option_ids})
     max_seq = 0
@@ -68,7 +95,7 @@ async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
         for oid in str(ballot).split(","):
             counts[int(oid)] += 1
         max_seq = max(max_seq, int(seq))
-    seq = max_seq + SEQ_REBUILD_MARGIN if rows else 0
+    seq = 0 if fresh and not rows else max_seq + SEQ_REBUILD_MARGIN
 
     pipe = redis.pipeline(transaction=False)
     pipe.delete(keys.meta(poll_id), keys.voters(poll_id), keys.counts(poll_id))
@@ -86,7 +113,7 @@ async def write_state(redis: Redis, poll: Poll, option_ids: list[int]) -> None:
     if active:
         await redis.sadd(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
     # Last: from here on the vote script sees a complete state.
-    await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids))  # type: ignore[misc]
+    await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids, run))  # type: ignore[misc]
     if active:
         # Idle workers start draining the poll's outbox now rather than at their next refresh.
         await redis.publish(keys.outbox_wakeup(redis), str(poll_id))
@@ -114,12 +141,15 @@ async def option_ids_of(poll_id: int) -> list[int]:
 
 
 async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
-    """Make sure the poll's Redis state exists; return the poll, or None if it does not.
+    """Make sure the poll's Redis state exists and was checked against the database
+    under the Redis server process running now; return the poll, or None if it does
+    not exist. Missing state is rebuilt (`write_state`), state last checked under
+    another run is verified (`verify_state`).
 
-    Safe to call from any number of processes at once: one rebuilds under a lock,
-    the others wait for `meta` to appear.
+    Safe to call from any number of processes at once: one works under a lock,
+    the others wait until the state is there and verified.
     """
-    if await redis.exists(keys.meta(poll_id)):
+    if await _settled(redis, poll_id):
         return await Poll.get_or_none(id=poll_id)
     lock = f"{keys.poll_tag(poll_id)}:rebuild"
     for _ in range(REBUILD_LOCK_MS // 50):
@@ -128,15 +158,69 @@ async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
                 poll = await Poll.get_or_none(id=poll_id)
                 if poll is None:
                     return None
-                if not await redis.exists(keys.meta(poll_id)):
+                if not await redis.exists(keys.meta(poll_id)) or not await verify_state(
+                    redis, poll
+                ):
                     await write_state(redis, poll, await option_ids_of(poll_id))
                 return poll
             finally:
                 await redis.delete(lock)
-        if await redis.exists(keys.meta(poll_id)):
+        if await _settled(redis, poll_id):
             return await Poll.get_or_none(id=poll_id)
         await asyncio.sleep(0.05)
     raise TimeoutError(f"rebuilding the state of poll {poll_id} took too long")
+
+
+async def _settled(redis: Redis, poll_id: int) -> bool:
+    """The state is there and was checked under the server process running now (one
+    connection, so the run id and the stamp come from the same server)."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.info("server")
+    pipe.hget(keys.meta(poll_id), "run")
+    info, run = await pipe.execute()
+    return run is not None and run == info["run_id"]
+
+
+async def verify_state(redis: Redis, poll: Poll) -> bool:
+    """Check the poll's Redis state against the database under this Redis server
+    process (app/lua/verify.lua): put back every ballot the database holds above
+    Redis' seq, move seq past every seq handed out, restore a close Redis lost, stamp
+    the run. False when Redis has no state for the poll. Idempotent; under the
+    rebuild lock so two processes do not fold the same rows at once."""
+    poll_id = poll.id
+    closed_at = 0
+    if poll.status == PollStatus.CLOSED:
+        closed_at = _ms(poll.closed_at) or int(time.time() * 1000)
+    state_keys = keys.poll_state_keys(poll_id)[:4]
+    for _ in range(VERIFY_ATTEMPTS):
+        # Votes are refused until the stamp, so seq holds still while the rows are read.
+        redis_seq = int(await redis.get(keys.seq(poll_id)) or 0)
+        rows = await Ballot.filter(poll_id=poll_id, seq__gt=redis_seq).values_list(
+            "user_id", "option_ids", "seq"
+        )
+        floor = max([redis_seq, *(int(seq) for _, _, seq in rows)]) + SEQ_REBUILD_MARGIN
+        chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)] or [[]]
+        for n, chunk in enumerate(chunks):
+            args: list[object] = [
+                redis_seq,
+                floor if n == len(chunks) - 1 else 0,
+                closed_at,
+                poll_id,
+                keys.channel(redis, poll_id),
+            ]
+            for user_id, ballot, _ in chunk:
+                args += [str(user_id), str(ballot)]
+            out = await VERIFY.run(redis, state_keys, args)
+            if isinstance(out, list):
+                break
+        else:
+            return True
+        if out[1] == "no_state":
+            return False
+        if out[1] == "verified":
+            return True
+        # moved: read again
+    raise TimeoutError(f"the seq of poll {poll_id} kept moving while it was verified")
 
 
 async def recount_state(redis: Redis, poll_id: int, *, full_every_s: float) -> int | None:
@@ -216,10 +300,18 @@ class Snapshot:
     ballot: list[int] | None
 
 
-async def read_snapshot(batch: RedisBatch, poll_id: int, user_id: int) -> Snapshot | None:
+async def read_snapshot(
+    redis: Redis, batch: RedisBatch, poll_id: int, user_id: int
+) -> Snapshot | None:
     """One script call in the tick's batch (a JOIN storm shares its writes); None
-    without state."""
-    out = await batch.run_script(SNAPSHOT, keys.poll_state_keys(poll_id)[:4], [str(user_id)])
+    without state. State not yet verified under this Redis run is verified first."""
+    script_keys, args = keys.poll_state_keys(poll_id)[:4], [str(user_id), SERVER_RUN]
+    out = await batch.run_script(SNAPSHOT, script_keys, args)
+    if out == ["unverified"]:
+        await ensure_state(redis, poll_id)
+        out = await batch.run_script(SNAPSHOT, script_keys, args)
+        if out == ["unverified"]:
+            raise RedisConnectionError("Redis restarted again while the poll was verified")
     if not out:
         return None
     flat = out[3:]

@@ -247,7 +247,7 @@ class MessageHandler:
         mine = None
         seq = -1
         if status != "draft":
-            snapshot = await read_snapshot(self.ctx.redis.batch, poll_id, user_id)
+            snapshot = await read_snapshot(redis, self.ctx.redis.batch, poll_id, user_id)
             if snapshot is not None:
                 tally, mine = snapshot.tally, snapshot.ballot
             else:  # Redis lost the poll: rebuild it from the database
