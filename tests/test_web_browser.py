@@ -485,7 +485,9 @@ async def test_pages_renew_their_sessions_and_the_phone_stays_the_same_voter(
     async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
         seen = {first["access_token"]}
         while True:
-            seen.add((await stored(phone.page, "livepolls.guest"))["access_token"])
+            token = await stored(phone.page, "livepolls.guest")
+            assert token is not None, "the page dropped its guest"
+            seen.add(token["access_token"])
             expired = (
                 await c.get(
                     "/auth/me", headers={"Authorization": f"Bearer {first['access_token']}"}
