@@ -90,6 +90,11 @@ async def end_session(*, family: str) -> None:
     )
 
 
+async def purge_expired() -> int:
+    """Delete refresh tokens past their expiry (refused anyway); returns how many."""
+    return await RefreshToken.filter(expires_at__lt=datetime.now(UTC)).delete()
+
+
 async def _family_ended(family: str) -> bool:
     return await RefreshToken.filter(family=family, revoked_at__isnull=False).exists()
 

@@ -9,6 +9,7 @@ Tokens without `sid` (issued before sessions existed) stay valid.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,13 +38,15 @@ class Principal:
 def issue_token(
     settings: Settings, *, user_id: int, is_guest: bool, session: str | None = None
 ) -> tuple[str, Principal]:
-    now = int(time.time())
+    now = time.time()
     principal = Principal(
         user_id=user_id,
         is_guest=is_guest,
         jti=uuid.uuid4().hex,
-        issued_at=now,
-        expires_at=now + settings.jwt_ttl_s,
+        issued_at=int(now),
+        # Rounded up: the token lives at least `expires_in` seconds from now, which is
+        # what clients time their renewal by (truncated, a short life lost up to 1 s).
+        expires_at=math.ceil(now + settings.jwt_ttl_s),
         session=session,
     )
     claims: dict[str, object] = {
