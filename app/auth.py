@@ -13,6 +13,7 @@ issued at or before the revoked one's second; tokens issued later stay valid.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Final
 
@@ -94,19 +95,39 @@ async def revoke_token(*, redis: Redis, principal: Principal) -> None:
     """Refuse this token from now on, in every process and durably, and close its sockets."""
     # iat + 1 s, not "now": the check compares whole seconds, so this refuses the
     # tokens issued up to the revoked one's second and no later one, such as a fresh
-    # login (users.login waits out the rare login within that same second). Only ever
-    # raised, in one UPDATE, so concurrent logouts cannot lower it.
-    valid_after = datetime.fromtimestamp(principal.issued_at + 1, UTC)
+    # login (users.login waits out the rare login within that same second).
+    await _raise_mark(
+        redis=redis,
+        user_id=principal.user_id,
+        valid_after=principal.issued_at + 1,
+        jti=principal.jti,
+        exp=principal.expires_at,
+    )
+
+
+async def revoke_user_tokens(*, redis: Redis, user_id: int) -> None:
+    """Refuse every access token the user holds so far, and close their sockets: a
+    stolen session (app/sessions.py) may have handed out any of them. The user's other
+    sessions renew their access tokens and carry on."""
+    now = int(time.time())
+    await _raise_mark(redis=redis, user_id=user_id, valid_after=now + 1, jti=None, exp=now)
+
+
+async def _raise_mark(
+    *, redis: Redis, user_id: int, valid_after: int, jti: str | None, exp: int
+) -> None:
+    # Only ever raised, in one UPDATE, so concurrent revocations cannot lower it.
+    mark = datetime.fromtimestamp(valid_after, UTC)
     await User.filter(
-        Q(tokens_valid_after__isnull=True) | Q(tokens_valid_after__lt=valid_after),
-        id=principal.user_id,
-    ).update(tokens_valid_after=valid_after)
+        Q(tokens_valid_after__isnull=True) | Q(tokens_valid_after__lt=mark),
+        id=user_id,
+    ).update(tokens_valid_after=mark)
     message = {
-        "jti": principal.jti,
-        "user_id": principal.user_id,
-        "exp": principal.expires_at,
+        "jti": jti,
+        "user_id": user_id,
+        "exp": exp,
         # Sockets of this user opened with tokens issued before this are refused too.
-        "valid_after": principal.issued_at + 1,
+        "valid_after": valid_after,
     }
     await redis.publish(keys.revocations(redis), orjson.dumps(message))
 

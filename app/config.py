@@ -50,9 +50,24 @@ class Settings(BaseSettings):
     redis_reply_timeout_s: float = Field(5.0, gt=0, le=300)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    jwt_ttl_s: int = Field(3600, ge=60, le=30 * 86400)
+    # Access tokens are short-lived; clients renew them with a refresh token before they
+    # expire (app/sessions.py). Tests use a few seconds to watch renewal happen.
+    jwt_ttl_s: int = Field(3600, ge=1, le=30 * 86400)
     jwt_issuer: str = "livepolls"
     jwt_leeway_s: int = Field(10, ge=0, le=300)
+    # How long a session lives unused: each renewal slides it. A guest's identity lasts
+    # as long as its session, so GUEST_REFRESH_TTL_S must cover a poll's life.
+    refresh_ttl_s: int = Field(30 * 86400, ge=60, le=365 * 86400)
+    guest_refresh_ttl_s: int = Field(7 * 86400, ge=60, le=365 * 86400)
+    # A spent refresh token presented again this soon after its rotation, while its
+    # successor is still unused, is a retry whose reply was lost (a phone's network
+    # dropped it): it rotates the successor instead of ending the session as a theft.
+    refresh_reuse_grace_s: int = Field(15, ge=0, le=300)
+    # Renewals per client address and per session within LOGIN_WINDOW_S. A venue's
+    # phones share one address behind NAT and renew once per token life each, spread
+    # by the client's jitter: the address limit is wide, the session one is narrow.
+    refresh_attempts_per_ip: int = Field(600, ge=1)
+    refresh_attempts_per_session: int = Field(20, ge=1)
 
     allowed_origins: Annotated[list[str], NoDecode] = [
         "http://127.0.0.1:8000",

@@ -97,3 +97,11 @@ def login_attempts_ip(ip: str) -> str:
 
 def register_attempts_ip(ip: str) -> str:
     return f"ratelimit:register:ip:{ip}"
+
+
+def refresh_attempts_ip(ip: str) -> str:
+    return f"ratelimit:refresh:ip:{ip}"
+
+
+def refresh_attempts_session(family: str) -> str:
+    return f"ratelimit:refresh:sid:{family}"

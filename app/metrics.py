@@ -38,6 +38,11 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 LOGINS = Counter("livepolls_logins_total", "Login attempts by outcome", ["outcome"])
+RENEWALS = Counter(
+    "livepolls_session_renewals_total",
+    "POST /auth/refresh by outcome (ok, retried, refused, reused, rate_limited)",
+    ["outcome"],
+)
 PASSWORD_HASHING = Histogram(
     "livepolls_password_hash_seconds",
     "Duration of one argon2 hash or verification, queueing excluded (op: hash, verify)",

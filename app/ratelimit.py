@@ -93,3 +93,17 @@ def register_limits(settings: Settings, *, ip: str) -> list[Limit]:
             keys.register_attempts_ip(ip), settings.login_attempts_per_ip, settings.login_window_s
         )
     ]
+
+
+def refresh_ip_limits(settings: Settings, *, ip: str) -> list[Limit]:
+    """Counted before the token is looked up: a flood of made-up tokens costs one query each."""
+    window = settings.login_window_s
+    return [Limit(keys.refresh_attempts_ip(ip), settings.refresh_attempts_per_ip, window)]
+
+
+def refresh_session_limits(settings: Settings, *, family: str) -> list[Limit]:
+    """A client renews once per access-token life; a loop renewing one session is capped."""
+    window = settings.login_window_s
+    return [
+        Limit(keys.refresh_attempts_session(family), settings.refresh_attempts_per_session, window)
+    ]

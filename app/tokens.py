@@ -2,11 +2,14 @@
 
 Nothing in a token is trusted before the signature, the pinned algorithm and every
 required claim have been checked. `guest` rides in the token so the vote path can
-apply `require_account` without a database read.
+apply `require_account` without a database read; `sid` names the session (the
+refresh-token family, app/sessions.py) the token was issued in, so logout can end it.
+Tokens without `sid` (issued before sessions existed) stay valid.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,18 +32,24 @@ class Principal:
     jti: str
     issued_at: int
     expires_at: int
+    session: str | None = None
 
 
-def issue_token(settings: Settings, *, user_id: int, is_guest: bool) -> tuple[str, Principal]:
-    now = int(time.time())
+def issue_token(
+    settings: Settings, *, user_id: int, is_guest: bool, session: str | None = None
+) -> tuple[str, Principal]:
+    now = time.time()
     principal = Principal(
         user_id=user_id,
         is_guest=is_guest,
         jti=uuid.uuid4().hex,
-        issued_at=now,
-        expires_at=now + settings.jwt_ttl_s,
+        issued_at=int(now),
+        # Rounded up: the token lives at least `expires_in` seconds from now, which is
+        # what clients time their renewal by (truncated, a short life lost up to 1 s).
+        expires_at=math.ceil(now + settings.jwt_ttl_s),
+        session=session,
     )
-    claims = {
+    claims: dict[str, object] = {
         "sub": str(user_id),
         "guest": is_guest,
         "iat": principal.issued_at,
@@ -48,6 +57,8 @@ def issue_token(settings: Settings, *, user_id: int, is_guest: bool) -> tuple[st
         "jti": principal.jti,
         "iss": settings.jwt_issuer,
     }
+    if session is not None:
+        claims["sid"] = session
     token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
     return token, principal
 
@@ -70,12 +81,16 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise Unauthorized("invalid or expired token")
     if not isinstance(guest, bool) or not isinstance(claims["iat"], int):
         raise Unauthorized("invalid or expired token")
+    session = claims.get("sid")
+    if session is not None and not (isinstance(session, str) and session):
+        raise Unauthorized("invalid or expired token")
     return Principal(
         user_id=int(sub),
         is_guest=guest,
         jti=jti,
         issued_at=claims["iat"],
         expires_at=int(claims["exp"]),
+        session=session,
     )
 
 

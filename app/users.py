@@ -17,23 +17,11 @@ from tortoise.exceptions import IntegrityError
 from app import metrics, passwords, ratelimit
 from app.config import Settings
 from app.errors import ApiError, Conflict, RateLimited
-from app.tokens import Principal, issue_token
 from models import User
 
 
 def user_json(user: User) -> dict[str, object]:
     return {"id": user.id, "username": user.public_name, "is_guest": user.is_guest}
-
-
-def token_json(settings: Settings, user: User) -> tuple[dict[str, object], Principal]:
-    token, principal = issue_token(settings, user_id=user.id, is_guest=user.is_guest)
-    body = {
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": settings.jwt_ttl_s,
-        "user": user_json(user),
-    }
-    return body, principal
 
 
 async def create_guest(*, display_name: str | None) -> User:
@@ -76,17 +64,17 @@ async def login(*, settings: Settings, redis: Redis, username: str, password: st
     if passwords.needs_rehash(settings=settings, password_hash=stored):
         user.password_hash = await passwords.hash_password(settings=settings, password=password)
         await user.save(update_fields=["password_hash"])
-    await _wait_out_revocation_second(user)
+    await wait_out_revocation_second(user)
     return user
 
 
-async def _wait_out_revocation_second(user: User) -> None:
+async def wait_out_revocation_second(user: User) -> None:
     """Wait until a token issued now would not be born revoked.
 
     A logout sets `tokens_valid_after` to the next whole second after the revoked
-    token's `iat` (1 s resolution); a login within that same second would get a token
-    with the same `iat`, which the durable check refuses. Waiting (< 1 s, and only
-    right after a logout) makes that login's token valid.
+    token's `iat` (1 s resolution); a login or session renewal within that same second
+    would get a token with the same `iat`, which the durable check refuses. Waiting
+    (< 1 s, and only right after a revocation) makes that token valid.
     """
     if user.tokens_valid_after is None:
         return

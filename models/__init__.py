@@ -6,9 +6,10 @@ unique (poll_id, user_id) key on ballots is what makes the write-behind idempote
 
 from models.ballots import Ballot
 from models.polls import Poll, PollKind, PollOption, PollStatus, ResultsVisibility
+from models.sessions import RefreshToken
 from models.users import User
 
-MODEL_MODULES = ["models.users", "models.polls", "models.ballots"]
+MODEL_MODULES = ["models.users", "models.polls", "models.ballots", "models.sessions"]
 
 __all__ = [
     "MODEL_MODULES",
@@ -17,6 +18,7 @@ __all__ = [
     "PollKind",
     "PollOption",
     "PollStatus",
+    "RefreshToken",
     "ResultsVisibility",
     "User",
 ]

@@ -102,7 +102,7 @@ def _mysql(url: str, database: str | None = "") -> Any:
 def _empty_mysql(url: str) -> None:
     with _mysql(url) as conn, conn.cursor() as cur:
         cur.execute("SET FOREIGN_KEY_CHECKS=0")
-        for table in ("ballots", "poll_options", "polls", "users"):
+        for table in ("refresh_tokens", "ballots", "poll_options", "polls", "users"):
             cur.execute(f"TRUNCATE TABLE `{table}`")
         cur.execute("SET FOREIGN_KEY_CHECKS=1")
 

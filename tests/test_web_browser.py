@@ -8,9 +8,11 @@ save the README's screenshots from the first test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,12 +60,12 @@ class Web:
         return f"http://127.0.0.1:{self.proxy.port}"
 
 
-@pytest.fixture
-async def web(settings_env: dict[str, str], redis: redis_sync.Redis) -> AsyncIterator[Web]:
+@contextlib.asynccontextmanager
+async def serve_web(settings_env: dict[str, str], **overrides: Any) -> AsyncIterator[Web]:
     port, proxy_port = free_port(), free_port()
     origins = f"http://127.0.0.1:{port},http://127.0.0.1:{proxy_port}"
     settings = load_settings(
-        **{k.lower(): v for k, v in settings_env.items()}, allowed_origins=origins
+        **{k.lower(): v for k, v in settings_env.items()}, allowed_origins=origins, **overrides
     )
     app = create_app(settings)
     async with serving(app, port):
@@ -74,6 +76,26 @@ async def web(settings_env: dict[str, str], redis: redis_sync.Redis) -> AsyncIte
             yield Web(f"http://127.0.0.1:{port}", proxy)
         finally:
             await proxy.stop()
+
+
+@pytest.fixture
+async def web(settings_env: dict[str, str], redis: redis_sync.Redis) -> AsyncIterator[Web]:
+    async with serve_web(settings_env) as served:
+        yield served
+
+
+# Access tokens that expire within the test: pages renew at ~80% of this (±5%), so
+# the margin before each expiry is about a second, plenty even on a loaded machine.
+SHORT_TTL_S = 6
+
+
+@pytest.fixture
+async def short_web(settings_env: dict[str, str], redis: redis_sync.Redis) -> AsyncIterator[Web]:
+    """The service with SHORT_TTL_S access tokens (no leeway): sessions renew all along."""
+    async with serve_web(
+        settings_env, jwt_ttl_s=SHORT_TTL_S, jwt_leeway_s=0, refresh_attempts_per_session=1000
+    ) as served:
+        yield served
 
 
 async def start_poll_ids_at_random(is_mysql: bool) -> None:
@@ -427,3 +449,88 @@ async def test_a_refused_guest_token_is_replaced(web: Web, browser: Any) -> None
     await expect(page.get_by_role("button", name="Yes")).to_have_attribute("aria-pressed", "true")
     # The refused handshake and the 401 that explains it are logged by Chromium.
     no_problems(watched, allow_console=("WebSocket connection", "status of 401"))
+
+
+async def stored(page: Any, key: str) -> dict[str, Any]:
+    token: dict[str, Any] = await page.evaluate(f"JSON.parse(localStorage.getItem('{key}'))")
+    return token
+
+
+async def test_pages_renew_their_sessions_and_the_phone_stays_the_same_voter(
+    short_web: Web, browser: Any
+) -> None:
+    web = short_web
+    owner = await api_owner(web.base_url)
+    poll = await api_poll(
+        web.base_url, owner, question="Best season?", options=["Spring", "Summer"]
+    )
+    assert poll["allow_change"] is False
+    host = await open_page(browser, PROJECTOR)
+    await sign_in(host.page, web.base_url, owner, f"#/poll/{poll['id']}")
+    await expect_live(host.page, "#p-conn")
+    phone = await open_page(browser, PHONE)
+    sockets: dict[str, int] = {"host": 0, "phone": 0}
+    host.page.on("websocket", lambda _: sockets.__setitem__("host", sockets["host"] + 1))
+    phone.page.on("websocket", lambda _: sockets.__setitem__("phone", sockets["phone"] + 1))
+    await phone.page.goto(f"{web.base_url}/p/{poll['code']}")
+    await expect_live(phone.page)
+    await phone.page.get_by_role("button", name="Spring").click()
+    await expect(phone.page.locator("#vote-state")).to_have_text("Your vote is counted.")
+    first = await stored(phone.page, "livepolls.guest")
+    host_first = await stored(host.page, "livepolls.account")
+
+    # Wait until the phone's first access token has expired (the server refuses it)
+    # and the page has renewed at least twice by itself.
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
+        seen = {first["access_token"]}
+        while True:
+            token = await stored(phone.page, "livepolls.guest")
+            assert token is not None, "the page dropped its guest"
+            seen.add(token["access_token"])
+            expired = (
+                await c.get(
+                    "/auth/me", headers={"Authorization": f"Bearer {first['access_token']}"}
+                )
+            ).status_code == 401
+            if expired and len(seen) >= 3:
+                break
+            assert time.monotonic() < deadline, f"no renewal: {len(seen)} tokens, {expired=}"
+            await asyncio.sleep(0.25)
+
+    now = await stored(phone.page, "livepolls.guest")
+    assert now["user"]["id"] == first["user"]["id"]
+    assert now["refresh_token"] != first["refresh_token"]
+    await expect_live(phone.page)
+    # Nothing on the phone moved: the same socket, the same counted vote.
+    await expect(phone.page.locator("#vote-state")).to_have_text("Your vote is counted.")
+    await expect(phone.page.get_by_role("button", name="Summer")).to_be_disabled()
+    # The page's renewed token is the same voter for the server: a second ballot is refused.
+    summer = poll["options"][1]["id"]
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
+        r = await c.post(
+            f"/polls/{poll['id']}/votes",
+            json={"option_ids": [summer]},
+            headers={"Authorization": f"Bearer {now['access_token']}"},
+        )
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "already_voted"
+    # The projector renewed too and kept presenting: no sign-in form, one vote counted.
+    assert (await stored(host.page, "livepolls.account"))["access_token"] != host_first[
+        "access_token"
+    ]
+    await expect(host.page.locator("#auth-view")).to_be_hidden()
+    await expect_live(host.page, "#p-conn")
+    await expect_counts(host.page, "#p-chart", [1, 0], 1)
+    # Renewed in band: neither page opened another socket (the phone's one is its first).
+    assert sockets == {"host": 0, "phone": 1}
+
+    # A reload is the same voter too.
+    await phone.page.reload()
+    await expect(phone.page.locator("#vote-state")).to_have_text("You have voted.", timeout=WAIT_MS)
+    await expect(phone.page.get_by_role("button", name="Spring")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert (await stored(phone.page, "livepolls.guest"))["user"]["id"] == first["user"]["id"]
+    await expect_counts(phone.page, "#chart", [1, 0], 1)
+    no_problems(host, phone)

@@ -13,6 +13,7 @@ from typing import Any
 
 from arq.worker import Retry
 
+from app import sessions
 from app.errors import ApiError
 from app.polls.service import close_poll
 from workers.finalize import finalize_poll as finalize
@@ -73,3 +74,8 @@ async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
         "finalizing": report.finalizing,
         "drift": report.total_drift,
     }
+
+
+async def purge_sessions(ctx: dict[str, Any]) -> int:
+    """Expired refresh tokens are refused anyway: drop their rows (hourly)."""
+    return await sessions.purge_expired()

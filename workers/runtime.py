@@ -16,7 +16,7 @@ from arq.worker import Function, func
 from app.config import Settings
 from app.gc_tuning import tune_gc
 from app.redis import RedisHandle
-from workers.jobs import close_poll_at, finalize_poll, reconcile_polls
+from workers.jobs import close_poll_at, finalize_poll, purge_sessions, reconcile_polls
 from workers.outbox import OutboxDrainer, consumer_name
 
 FINALIZE_TRIES = 20
@@ -37,7 +37,7 @@ def functions(settings: Settings) -> list[Function]:
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """The reconcile pass every `reconcile_interval_s` (a divisor of a minute or of an
-    hour works best) and once at start."""
+    hour works best) and once at start; expired sessions purged hourly."""
     every = settings.reconcile_interval_s
     if every < 60:
         when: dict[str, Any] = {"second": set(range(0, 60, every))}
@@ -50,7 +50,8 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             unique=True,
             timeout=max(60, every * 4),
             **when,
-        )
+        ),
+        cron(purge_sessions, minute=17, second=0, unique=True, timeout=300),
     ]
 
 

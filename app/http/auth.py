@@ -9,7 +9,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 from sanic_ext import openapi
 
-from app import users
+from app import sessions, users
 from app.auth import revoke_token
 from app.http.bodies import json_object, parse_body, validate
 from app.http.docs import error, json_body, reply
@@ -40,6 +40,11 @@ class LoginBody(BaseModel):
     password: str = Field(min_length=1, max_length=128)
 
 
+class RefreshBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=1, max_length=sessions.MAX_REFRESH_TOKEN_CHARS)
+
+
 class UserOut(BaseModel):
     id: int
     username: str
@@ -54,6 +59,8 @@ class TokenReply(BaseModel):
     access_token: str
     token_type: Literal["Bearer"]
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
     user: UserOut
 
 
@@ -89,7 +96,7 @@ async def register(request: Request) -> HTTPResponse:
     body=json_body(LoginBody),
     summary="A token for a registered user",
     response=[
-        reply(200, TokenReply, "an access token"),
+        reply(200, TokenReply, "access and refresh tokens"),
         *BAD_BODY,
         error(401, "invalid_credentials: wrong username or password"),
         error(429, "rate_limited: too many attempts for this name or address; see Retry-After"),
@@ -105,33 +112,57 @@ async def login(request: Request) -> HTTPResponse:
         password=body.password,
         ip=client_ip(request, ctx.settings),
     )
-    token, _ = users.token_json(ctx.settings, user)
-    return json(token)
+    return json(await sessions.start_session(settings=ctx.settings, user=user))
 
 
 @bp.post("/guest")
 @openapi.definition(
     body=json_body(GuestBody, required=False),
     summary="A token for a new guest user",
-    response=[reply(201, TokenReply, "an access token for a new guest"), *BAD_BODY],
+    response=[reply(201, TokenReply, "access and refresh tokens for a new guest"), *BAD_BODY],
 )
 async def guest(request: Request) -> HTTPResponse:
     # An empty body is fine here: the display name is optional.
     body = validate(GuestBody, json_object(request) if request.body else {})
     user = await users.create_guest(display_name=body.display_name)
-    token, _ = users.token_json(request.app.ctx.settings, user)
+    token = await sessions.start_session(settings=request.app.ctx.settings, user=user)
     return json(token, status=201)
+
+
+@bp.post("/refresh")
+@openapi.definition(
+    body=json_body(RefreshBody),
+    summary="Renew a session: new access and refresh tokens for the same user",
+    response=[
+        reply(200, TokenReply, "new tokens; the refresh token sent is spent"),
+        *BAD_BODY,
+        error(401, "unknown, expired, revoked or reused refresh token (reuse ends the session)"),
+        error(429, "rate_limited: too many renewals from this address or session"),
+    ],
+)
+async def refresh(request: Request) -> HTTPResponse:
+    body = parse_body(request, RefreshBody)
+    ctx = request.app.ctx
+    token = await sessions.renew(
+        settings=ctx.settings,
+        redis=ctx.redis.client,
+        refresh_token=body.refresh_token,
+        ip=client_ip(request, ctx.settings),
+    )
+    return json(token)
 
 
 @bp.post("/logout")
 @openapi.definition(
-    summary="Revoke the caller's token everywhere",
+    summary="Revoke the caller's token everywhere and end its session",
     secured={"token": []},
     response=[reply(204, None, "revoked; its WebSockets close with 4401"), BAD_TOKEN],
 )
 async def logout(request: Request, principal: Principal) -> HTTPResponse:
     ctx = request.app.ctx
     await revoke_token(redis=ctx.redis.client, principal=principal)
+    if principal.session is not None:
+        await sessions.end_session(family=principal.session)
     return empty()
 
 

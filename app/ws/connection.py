@@ -11,7 +11,9 @@ a socket: `for ws in room: await ws.send(...)` is exactly what this avoids.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,7 @@ class Connection:
         "_settings",
         "bad_messages",
         "closed",
+        "expiry",
         "principal",
         "rooms",
         "transport",
@@ -79,6 +82,22 @@ class Connection:
         self._bucket_at = time.monotonic()
         self.bad_messages = 0
         self.closed = False
+        self.expiry: asyncio.TimerHandle | None = None
+
+    def arm_expiry(self, spawn: Callable[[Coroutine[Any, Any, None]], None]) -> None:
+        """Close with 4401 when the socket's token expires, as on logout; an in-band
+        AUTH with a renewed token moves the moment (app/ws/messages.py)."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+        self.expiry = asyncio.get_running_loop().call_later(
+            max(0.0, self.principal.expires_at - time.time()),
+            lambda: spawn(self.close(CLOSE_TOKEN, "token expired")),
+        )
+
+    def disarm_expiry(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
 
     # --- writing ---------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from app.config import Settings
 from app.polls.schemas import counts_visible
 from app.polls.state import read_tally, results_message
 from app.redis_batch import RedisBatch
+from app.tokens import Principal
 from app.ws.connection import CLOSE_GOING_AWAY, CLOSE_TOKEN, Connection, Membership
 from app.ws.frames import message_frame, text_frame
 from app.ws.keepalive import Keepalive
@@ -124,17 +125,28 @@ class Hub:
         self._by_jti.setdefault(conn.principal.jti, set()).add(conn)
         metrics.WS_CONNECTIONS.inc()
 
+    def reauthenticate(self, conn: Connection, principal: Principal) -> None:
+        """The socket now rides on `principal`'s token (same user): revocations and
+        expiry follow the new token."""
+        self._forget_jti(conn)
+        conn.principal = principal
+        self._by_jti.setdefault(principal.jti, set()).add(conn)
+        conn.arm_expiry(self.spawn)
+
+    def _forget_jti(self, conn: Connection) -> None:
+        jti_conns = self._by_jti.get(conn.principal.jti)
+        if jti_conns is not None:
+            jti_conns.discard(conn)
+            if not jti_conns:
+                del self._by_jti[conn.principal.jti]
+
     async def unregister(self, conn: Connection) -> None:
         if conn not in self.connections:
             return
         self.connections.discard(conn)
         self.keepalive.discard(conn)
         self.behind.discard(conn)
-        jti_conns = self._by_jti.get(conn.principal.jti)
-        if jti_conns is not None:
-            jti_conns.discard(conn)
-            if not jti_conns:
-                del self._by_jti[conn.principal.jti]
+        self._forget_jti(conn)
         metrics.WS_CONNECTIONS.dec()
         for poll_id in list(conn.rooms):
             await self.leave(conn, poll_id)

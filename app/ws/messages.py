@@ -4,6 +4,12 @@ A bad message gets an `ERROR` and the socket stays open; after
 `ws_max_bad_messages` of them the socket is closed with 1008. Service errors carry
 the same `code` as on HTTP (app/errors.py); request-shape problems are
 `bad_message`.
+
+`AUTH` renews a socket's token in band (an extension of PROTOCOL.md): a client that
+renewed its session sends the new access token before the old one expires, and the
+socket carries on with its rooms, presence and pending replies, instead of being
+closed with 4401 at expiry and reconnecting. The token must be valid and of the
+socket's own user; a refused one is an `ERROR` and the socket keeps its old token.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.context import AppContext
-from app.errors import ApiError
+from app.errors import ApiError, Forbidden
 from app.polls import codes, service
 from app.polls.schemas import Tally, results_json
 from app.polls.state import my_ballot, read_snapshot
@@ -31,6 +37,7 @@ from app.ws.frames import message_frame
 log = logging.getLogger("livepolls.ws")
 
 MAX_REF = 64
+MAX_TOKEN = 4096
 MAX_ID = 2**31 - 1
 # While Redis fails, say so at most this often (with how many messages it failed).
 REDIS_LOG_EVERY_S = 30.0
@@ -98,6 +105,8 @@ class MessageHandler:
             await self.join(conn, message, ref)
         elif kind == "LEAVE_POLL":
             await self.leave(conn, message, ref)
+        elif kind == "AUTH":
+            await self.auth(conn, message, ref)
         elif kind == "PING":
             self.reply(conn, {"type": "PONG", "ref": ref})
         elif isinstance(kind, str):
@@ -221,6 +230,18 @@ class MessageHandler:
                 "seq": result.seq,
             },
         )
+
+    async def auth(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
+        token = message.get("token")
+        if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN:
+            raise BadMessage(f"AUTH needs token, a string of at most {MAX_TOKEN} characters")
+        principal = await self.ctx.verifier.verify(token)
+        if principal.user_id != conn.principal.user_id:
+            # Rooms, presence and ballots are the user's: another user opens its own socket.
+            raise Forbidden("a socket keeps its user; open a new one for another user")
+        self.ctx.hub.reauthenticate(conn, principal)
+        expires_in = max(0, principal.expires_at - int(time.time()))
+        self.reply(conn, {"type": "AUTHED", "ref": ref, "expires_in": expires_in})
 
     async def join(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
         poll_id = _poll_id(message, required=False)

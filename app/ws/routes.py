@@ -7,16 +7,14 @@ bad or revoked token a plain HTTP 401, so a refused client never gets a socket.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import time
 
 from sanic import Blueprint, Request
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
 from app.errors import Forbidden
 from app.tokens import bearer_token
-from app.ws.connection import CLOSE_TOKEN, Connection
+from app.ws.connection import Connection
 from app.ws.inbox import Inbox
 
 bp = Blueprint("ws")
@@ -37,12 +35,7 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
     ctx = request.app.ctx
     conn = Connection(ws, request.ctx.principal, ctx.settings, ctx.hub.behind)
     ctx.hub.register(conn)
-    loop = asyncio.get_running_loop()
-    # A token that expires while connected ends the socket with 4401, as on logout.
-    expiry = loop.call_later(
-        max(0.0, conn.principal.expires_at - time.time()),
-        lambda: ctx.hub.spawn(conn.close(CLOSE_TOKEN, "token expired")),
-    )
+    conn.arm_expiry(ctx.hub.spawn)
     inbox = Inbox.of(ws)
     inbox.fast = functools.partial(ctx.ws_messages.vote_now, conn)
     try:
@@ -51,5 +44,5 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
             if conn.closed:
                 break
     finally:
-        expiry.cancel()
+        conn.disarm_expiry()
         await ctx.hub.unregister(conn)

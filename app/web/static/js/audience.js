@@ -1,12 +1,17 @@
-// `/p/{code}`: the audience page. A guest token of its own (or the signed-in
+// `/p/{code}`: the audience page. A guest session of its own (or the signed-in
 // account's), the room over WebSocket, one-tap votes, live results.
+//
+// The guest is this browser's voter for as long as its session lives: the session
+// renews itself (api.js) and survives reloads, so the same phone is the same voter.
+// A new guest is made only when there is no session to renew (storage cleared, or
+// the server ended it), and the page says so.
 //
 // The page state survives reconnections: what is ticked but not submitted stays
 // ticked, a vote sent but not acknowledged is sent again once JOINED shows it was not
 // counted (the same ballot twice is harmless: `unchanged`), and JOINED's full
 // snapshot replaces whatever was missed while away.
 
-import { ACCOUNT, GUEST, clearToken, loadToken, voterToken } from './api.js';
+import { GUEST, voterSession } from './api.js';
 import { ResultsChart } from './chart.js';
 import { byId, h, normalizeCode, setText, shortTime } from './dom.js';
 import { LiveRoom } from './live.js';
@@ -45,16 +50,17 @@ const state = {
   viewers: 0,
   note: null, // {tone: 'ok' | 'warn', text}: the outcome of my last vote
   choicesKey: '',
+  sessionNote: '', // why this page's voter changed, if it did
 };
 
-let tokenKey = GUEST;
 const room = new LiveRoom({
-  async token() {
-    tokenKey = loadToken(ACCOUNT) ? ACCOUNT : GUEST;
-    return voterToken();
-  },
-  tokenRefused() {
-    clearToken(tokenKey);
+  session: voterSession,
+  sessionEnded(ended) {
+    // The server refused to renew it: the next connection is a new guest.
+    state.sessionNote = ended.key === GUEST
+      ? 'Your earlier session has ended, so you continue as a new guest.'
+      : 'Your account session has ended, so you continue as a guest. Sign in on the home page to vote with your account.';
+    showNotice(state.sessionNote, 'warn');
   },
   join: () => ({ type: 'JOIN_POLL', code }),
   onMessage,
@@ -345,6 +351,8 @@ function renderNotice() {
     showNotice('This poll has not started yet. Keep this page open: voting starts here as soon as the host opens it.');
   } else if (status === 'closed') {
     showNotice('Voting has closed.', 'closed');
+  } else if (state.sessionNote) {
+    showNotice(state.sessionNote, 'warn');
   } else {
     showNotice('');
   }

@@ -1,6 +1,6 @@
 // Sign in / create an account, shared by the home page and the host page.
 
-import { ACCOUNT, api, saveToken } from './api.js';
+import { ACCOUNT, api, session } from './api.js';
 import { h } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
 
@@ -54,7 +54,7 @@ function authForm(prefix, title, submitLabel, passwordAutocomplete, hints, onSub
 
 async function signIn(username, password) {
   const token = await api('/auth/login', { method: 'POST', body: { username, password } });
-  saveToken(ACCOUNT, token);
+  session(ACCOUNT).store(token);
   return token;
 }
 

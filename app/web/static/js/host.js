@@ -1,7 +1,10 @@
 // `/host`: sign in, create polls, list them, open and close them, and present one:
 // `#/poll/{id}` is the projector view with the live chart, the code and a QR code.
+// The account's session renews itself while the page is open (api.js), so a
+// projector left on for hours keeps presenting; only a session the server ended
+// (logout elsewhere, revocation) brings back the sign-in form.
 
-import { ACCOUNT, ApiError, api, clearToken, describeError, loadToken } from './api.js';
+import { ACCOUNT, ApiError, api, authed, describeError, loadToken, session } from './api.js';
 import { mountAuth } from './auth-form.js';
 import { ResultsChart } from './chart.js';
 import { byId, h, setText, shortTime } from './dom.js';
@@ -30,6 +33,8 @@ const el = {
   listError: byId('list-error'),
 };
 
+const accountSession = session(ACCOUNT);
+
 function account() {
   return loadToken(ACCOUNT);
 }
@@ -40,12 +45,10 @@ function notice(text, tone = 'info') {
   el.notice.hidden = !text;
 }
 
-/** A REST call with the host's token; a 401 signs the host out. */
+/** A REST call with the host's session; a 401 that renewal cannot cure signs the host out. */
 async function call(path, options = {}) {
-  const token = account();
-  if (!token) throw new ApiError(401, 'unauthorized', 'not signed in');
   try {
-    return await api(path, { ...options, token: token.access_token });
+    return await authed(ACCOUNT, path, options);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signedOut('Your session has ended. Please sign in again.');
     throw err;
@@ -55,7 +58,7 @@ async function call(path, options = {}) {
 // --- signing in and out ---------------------------------------------------------------
 
 function signedOut(message = '') {
-  clearToken(ACCOUNT);
+  accountSession.clear();
   stopPresenting();
   route();
   if (message) notice(message, 'warn');
@@ -294,12 +297,8 @@ function present(pollId) {
   p.error.hidden = true;
   setText(p.question, 'Loading…');
   room = new LiveRoom({
-    async token() {
-      const token = account();
-      if (!token) throw new Error('signed out');
-      return token;
-    },
-    tokenRefused: () => signedOut('Your session has ended. Please sign in again.'),
+    session: async () => accountSession,
+    sessionEnded: () => signedOut('Your session has ended. Please sign in again.'),
     join: () => ({ type: 'JOIN_POLL', poll_id: pollId }),
     onMessage: onPresentMessage,
     onStatus: (status, retryMs) => {

@@ -5,7 +5,13 @@
 // (PROTOCOL.md: "A client that reconnects and sends JOIN_POLL again gets the full
 // current state"), so nothing has to be replayed. A browser cannot see why a
 // handshake failed, so after a failed one the token is checked over REST: a 401
-// means "get a new token", anything else means "the server is away, retry later".
+// means "renew the session", anything else means "the server is away, retry later".
+//
+// Token renewal keeps the socket: when the session renews (api.js, before the access
+// token expires) the new token goes to the server in band (`AUTH`), so the room,
+// its viewer count and the screen stay as they are. A socket closed with 4401 anyway
+// (a phone asleep past the expiry, a revocation) renews the session and reconnects;
+// only a session the server ended is handed to `sessionEnded`.
 
 import { tokenAccepted } from './api.js';
 
@@ -18,16 +24,20 @@ const CLOSE_TOKEN = 4401;
 export class LiveRoom {
   /**
    * @param {object} o
-   * @param {() => Promise<{access_token: string}>} o.token  current token (may create one)
-   * @param {() => void} o.tokenRefused  forget the current token (it got a 401)
+   * @param {() => Promise<object>} o.session  the api.js Session to connect with (may create one)
+   * @param {(session: object) => Promise<void> | void} o.sessionEnded  the server ended it
    * @param {() => object} o.join  the JOIN_POLL message to send on every connection
    * @param {(message: object) => void} o.onMessage
    * @param {(state: string, retryMs?: number) => void} o.onStatus
    *   'connecting' | 'live' | 'waiting' (retry in retryMs) | 'stopped'
    */
-  constructor({ token, tokenRefused, join, onMessage, onStatus }) {
-    this.token = token;
-    this.tokenRefused = tokenRefused;
+  constructor({ session, sessionEnded, join, onMessage, onStatus }) {
+    this.session = session;
+    this.sessionEnded = sessionEnded;
+    this.current = null; // the Session of the current connection
+    this.unsubscribe = () => {};
+    this.socketToken = null; // the access token the server holds for this socket
+    this.auth = null; // {ref, token}: an AUTH sent, not yet answered
     this.join = join;
     this.onMessage = onMessage;
     this.onStatus = onStatus;
@@ -59,6 +69,9 @@ export class LiveRoom {
     document.removeEventListener('visibilitychange', this.wake);
     clearTimeout(this.timer);
     this.timer = null;
+    this.unsubscribe();
+    this.unsubscribe = () => {};
+    this.current = null;
     this.detach(1000, 'bye');
     this.onStatus('stopped');
   }
@@ -90,8 +103,17 @@ export class LiveRoom {
   async connect() {
     this.detach(1000, 'reconnecting');
     this.onStatus('connecting');
-    const { access_token: token } = await this.token();
+    const session = await this.session();
+    const current = await session.current();
     if (this.stopped) return;
+    if (!current) {
+      await this.sessionEnded(session);
+      throw new Error('session ended');
+    }
+    this.follow(session);
+    const token = current.access_token;
+    this.socketToken = token;
+    this.auth = null;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${location.host}/ws?token=${encodeURIComponent(token)}`);
     this.ws = ws;
@@ -101,6 +123,9 @@ export class LiveRoom {
       this.lastHeard = Date.now();
       this.onStatus('live');
       this.send(this.join());
+      // Renewed while the socket was opening: hand the server the newer token.
+      const latest = session.token;
+      if (latest) this.authenticate(latest.access_token);
       this.pinger = setInterval(() => this.keepAlive(), PING_EVERY_MS);
     });
     ws.addEventListener('message', (event) => {
@@ -111,26 +136,57 @@ export class LiveRoom {
       } catch {
         return;
       }
-      if (message && typeof message === 'object' && message.type !== 'PONG') {
-        this.onMessage(message);
+      if (!message || typeof message !== 'object' || message.type === 'PONG') return;
+      if (this.auth && message.ref === this.auth.ref) {
+        this.authAnswered(message);
+        return;
       }
+      this.onMessage(message);
     });
     ws.addEventListener('close', (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.pinger);
       if (this.stopped) return;
-      this.afterClose(event.code, opened, token).catch(() => this.retry());
+      this.afterClose(event.code, opened, session, current).catch(() => this.retry());
     });
   }
 
-  async afterClose(code, opened, token) {
-    if (code === CLOSE_TOKEN) {
-      this.tokenRefused();
-    } else if (!opened) {
-      // Refused before the upgrade: an expired or revoked token, or no server at all.
-      if ((await tokenAccepted(token)) === false) this.tokenRefused();
+  /** Send every renewed token of `session` to the server on the open socket. */
+  follow(session) {
+    if (this.current === session) return;
+    this.unsubscribe();
+    this.current = session;
+    this.unsubscribe = session.subscribe((token) => this.authenticate(token.access_token));
+  }
+
+  authenticate(token) {
+    if (!this.isOpen || token === this.socketToken || (this.auth && this.auth.token === token)) {
+      return;
     }
+    const ref = this.send({ type: 'AUTH', token });
+    this.auth = { ref, token };
+  }
+
+  authAnswered(message) {
+    const { token } = this.auth;
+    this.auth = null;
+    if (message.type === 'AUTHED') {
+      this.socketToken = token;
+    } else if (message.type === 'ERROR') {
+      // The server kept the old token (it will close at its expiry): start afresh now.
+      this.detach(4000, 'reauthenticating');
+      this.retry();
+    }
+  }
+
+  async afterClose(code, opened, session, token) {
+    let refused = code === CLOSE_TOKEN;
+    if (!refused && !opened) {
+      // Refused before the upgrade: an expired or revoked token, or no server at all.
+      refused = (await tokenAccepted(token.access_token)) === false;
+    }
+    if (refused && !(await session.renew(token))) await this.sessionEnded(session);
     this.retry();
   }
 
