@@ -97,3 +97,11 @@ def login_attempts_ip(ip: str) -> str:
 
 def register_attempts_ip(ip: str) -> str:
     return f"ratelimit:register:ip:{ip}"
+
+
+def guests_ip(ip: str) -> str:
+    return f"ratelimit:guest:ip:{ip}"
+
+
+def polls_created_user(user_id: int) -> str:
+    return f"ratelimit:polls:user:{user_id}"

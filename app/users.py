@@ -36,7 +36,12 @@ def token_json(settings: Settings, user: User) -> tuple[dict[str, object], Princ
     return body, principal
 
 
-async def create_guest(*, display_name: str | None) -> User:
+async def create_guest(
+    *, settings: Settings, redis: Redis, display_name: str | None, ip: str
+) -> User:
+    """A new guest, within the per-address bucket: each one is a row until the guest
+    sweep (workers/guests.py) removes it, so a script must not mint them freely."""
+    await ratelimit.take(redis=redis, bucket=ratelimit.guest_bucket(settings, ip=ip))
     return await User.create(is_guest=True, display_name=display_name)
 
 

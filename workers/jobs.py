@@ -16,6 +16,7 @@ from arq.worker import Retry
 from app.errors import ApiError
 from app.polls.service import close_poll
 from workers.finalize import finalize_poll as finalize
+from workers.guests import sweep_guests
 from workers.reconcile import reconcile
 
 log = logging.getLogger("livepolls.jobs")
@@ -73,3 +74,12 @@ async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
         "finalizing": report.finalizing,
         "drift": report.total_drift,
     }
+
+
+async def sweep_unused_guests(ctx: dict[str, Any]) -> int:
+    """The guest sweep (workers/guests.py); failures wait for the next run."""
+    try:
+        return await sweep_guests(retention_s=ctx["settings"].guest_retention_s)
+    except Exception as exc:
+        log.warning("guest sweep failed: %s: %s", type(exc).__name__, exc)
+        return 0

@@ -32,7 +32,7 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
     body = parse_body(request, CreatePoll)
     ctx = request.app.ctx
     poll = await service.create_poll(
-        redis=ctx.redis.client, arq=ctx.arq, principal=principal, body=body
+        settings=ctx.settings, redis=ctx.redis.client, arq=ctx.arq, principal=principal, body=body
     )
     return json(poll, status=201)
 

@@ -22,7 +22,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
-from app import keys
+from app import keys, ratelimit
+from app.config import Settings
 from app.errors import ApiError, Conflict, Forbidden, NotFound
 from app.polls import codes
 from app.polls.schemas import (
@@ -108,12 +109,21 @@ def _require_registered(principal: Principal) -> None:
 
 
 async def create_poll(
-    *, redis: Redis, arq: ArqRedis, principal: Principal, body: CreatePoll
+    *, settings: Settings, redis: Redis, arq: ArqRedis, principal: Principal, body: CreatePoll
 ) -> dict[str, Any]:
-    """Create a poll (draft or open) with a fresh unique join code."""
+    """Create a poll (draft or open) with a fresh unique join code and a random id,
+    within the account's creation bucket and its cap on polls."""
     _require_registered(principal)
     kind = body.kind or "single"
     max_choices = _check_choices(kind, body.max_choices, len(body.options))
+    await ratelimit.take(
+        redis=redis, bucket=ratelimit.poll_create_bucket(settings, user_id=principal.user_id)
+    )
+    cap = settings.max_polls_per_user
+    # Counted, not locked: concurrent creates may pass the cap by a few, which the
+    # bucket above bounds; the cap is about storage, not an exact quota.
+    if cap and await Poll.filter(owner_id=principal.user_id).count() >= cap:
+        raise Forbidden(f"an account may own at most {cap} polls; delete some first")
     now = datetime.now(UTC)
     for _ in range(codes.MAX_ATTEMPTS):
         try:
