@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.polls.ids import new_poll_id
 from models import Ballot, Poll, PollOption, User
 from tests.conftest import LiveServer, unique_name
 from workers import runtime
@@ -41,7 +42,7 @@ async def test_sweep_deletes_exactly_the_unused_expired_guests(
 ) -> None:
     old = RETENTION_S + 60
     host = await aged(await User.create(username=unique_name(), password_hash="!"), old)
-    poll = await Poll.create(owner_id=host.id, code="ABCDEF", question="q?")
+    poll = await Poll.create(id=new_poll_id(), owner_id=host.id, code="ABCDEF", question="q?")
     option = await PollOption.create(poll_id=poll.id, position=0, label="a")
 
     unused_old = [await aged(await User.create(is_guest=True), old) for _ in range(25)]
