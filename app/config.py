@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # so a client cannot pick its own rate-limit bucket by sending the header.
     proxies_count: int = Field(0, ge=0, le=10)
     request_max_size: int = Field(1024 * 1024, ge=1024)
+    # A request's headers must be complete this long after the connection is accepted
+    # (or the next request's first byte), however slowly they trickle in: Sanic's
+    # REQUEST_TIMEOUT restarts on every byte (app/header_deadline.py).
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
 
     login_attempts_per_user: int = Field(10, ge=1)
     login_attempts_per_ip: int = Field(60, ge=1)
