@@ -77,10 +77,28 @@ class Settings(BaseSettings):
     # so a client cannot pick its own rate-limit bucket by sending the header.
     proxies_count: int = Field(0, ge=0, le=10)
     request_max_size: int = Field(1024 * 1024, ge=1024)
+    # A request's headers must be complete this long after the connection is accepted
+    # (or the next request's first byte), however slowly they trickle in: Sanic's
+    # REQUEST_TIMEOUT restarts on every byte (app/header_deadline.py).
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
 
     login_attempts_per_user: int = Field(10, ge=1)
     login_attempts_per_ip: int = Field(60, ge=1)
     login_window_s: int = Field(60, ge=1)
+    # New guests per client address, a token bucket (app/ratelimit.py): a burst that
+    # admits a conference room of 1,000 phones behind one NAT joining at once, then
+    # 0.5/s (1,800 an hour) sustained, a thousandth of the 500/s a script reached.
+    guest_burst: int = Field(1000, ge=1)
+    guest_per_s: float = Field(0.5, gt=0)
+    # A guest that never voted is deleted this long after it was created (an arq cron,
+    # workers/guests.py). At least the token's lifetime: its token must be dead first,
+    # and the margin covers ballots still on their way from the outbox.
+    guest_retention_s: int = Field(86400, ge=60)
+    # New polls per account, a token bucket: 20 at once (a host preparing a talk), then
+    # one every 10 s. And at most this many polls per account (0 = no cap).
+    poll_create_burst: int = Field(20, ge=1)
+    poll_create_per_s: float = Field(0.1, gt=0)
+    max_polls_per_user: int = Field(10_000, ge=0)
 
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile,
     # ~345 ms and 64 MiB a hash on a 2-core box). Only tests should lower them.
@@ -161,6 +179,12 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be set to at least {MIN_PRODUCTION_SECRET_LEN} "
                     "random characters when APP_ENV=production"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _guests_outlive_their_tokens(self) -> Settings:
+        if self.guest_retention_s < self.jwt_ttl_s + self.jwt_leeway_s:
+            raise ValueError("GUEST_RETENTION_S must be at least JWT_TTL_S + JWT_LEEWAY_S")
         return self
 
     @model_validator(mode="after")

@@ -105,3 +105,11 @@ def refresh_attempts_ip(ip: str) -> str:
 
 def refresh_attempts_session(family: str) -> str:
     return f"ratelimit:refresh:sid:{family}"
+
+
+def guests_ip(ip: str) -> str:
+    return f"ratelimit:guest:ip:{ip}"
+
+
+def polls_created_user(user_id: int) -> str:
+    return f"ratelimit:polls:user:{user_id}"

@@ -13,6 +13,13 @@ before any password is hashed. Counting only failures would need the verdict fir
 that is an argon2 verification per attempt (the cost the limit exists to cap), and
 a burst of parallel guesses would all pass the check before the first failure was
 recorded. A person logs in a few times an hour, far below the limits.
+
+Guest creation and poll creation use a token bucket instead (`take()`): a burst of
+`burst` events passes at once, then `per_s` a second. A fixed window cannot tell a
+room of phones behind one conference NAT joining within a minute (1,000 guests in
+60 s, then quiet) from a script minting guests forever; a bucket admits the first
+whole and holds the second to the refill rate. The refill and the take happen in one
+script on Redis' own clock, so every process draws from the same bucket.
 """
 
 from __future__ import annotations
@@ -39,6 +46,50 @@ if ttl < 0 then
 end
 return {hits, ttl}
 """
+
+
+# KEYS[1] the bucket (hash: t tokens, at ms), ARGV[1] burst, ARGV[2] tokens per s
+# -> 0 (taken) or ms until one token is there. An idle bucket expires once full again.
+_TAKE = """
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+if now > at then tokens = math.min(burst, tokens + (now - at) * rate / 1000) end
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+return wait
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Up to `burst` events under `key` at once, refilled at `per_s` a second."""
+
+    key: str
+    burst: int
+    per_s: float
+
+
+async def take(*, redis: Redis, bucket: Bucket) -> None:
+    """Take one token from `bucket`; raise RateLimited (with the wait) when it is empty.
+
+    A refused event takes nothing, so a client hammering an empty bucket is let in
+    again at the refill rate, not locked out for good.
+    """
+    script = redis.register_script(_TAKE)
+    wait_ms = int(await script(keys=[bucket.key], args=[bucket.burst, repr(bucket.per_s)]))
+    if wait_ms > 0:
+        raise RateLimited(max(1, math.ceil(wait_ms / 1000)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +158,15 @@ def refresh_session_limits(settings: Settings, *, family: str) -> list[Limit]:
     return [
         Limit(keys.refresh_attempts_session(family), settings.refresh_attempts_per_session, window)
     ]
+
+
+def guest_bucket(settings: Settings, *, ip: str) -> Bucket:
+    """New guests per client address (the module docstring says why a bucket)."""
+    return Bucket(keys.guests_ip(ip), settings.guest_burst, settings.guest_per_s)
+
+
+def poll_create_bucket(settings: Settings, *, user_id: int) -> Bucket:
+    """New polls per account."""
+    return Bucket(
+        keys.polls_created_user(user_id), settings.poll_create_burst, settings.poll_create_per_s
+    )

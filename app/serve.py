@@ -8,7 +8,8 @@ retransmission timers. In the bench's 10,000-client storm that was 389-774 clien
 giving up after 10 s and retrying, all back after 11.5 s; with LISTEN_BACKLOG 2048
 none retried and all were back in 7.1 s. So the web process starts Sanic the
 documented programmatic way (AppLoader + Sanic.serve), with the same flags as the CLI
-it replaces, and the backlog from the settings.
+it replaces, the backlog from the settings, and the protocol that puts a total
+deadline on request headers (app/header_deadline.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from app.config import SettingsError, load_settings
+from app.header_deadline import HeaderDeadlineProtocol
 from app.main import create_app
 
 
@@ -38,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     loader = AppLoader(factory=create_app)
     app = loader.load()
     app.prepare(
-        host=args.host, port=args.port, workers=args.workers, backlog=settings.listen_backlog
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        backlog=settings.listen_backlog,
+        protocol=HeaderDeadlineProtocol,
     )
     Sanic.serve(primary=app, app_loader=loader)
     return 0

@@ -24,7 +24,12 @@ def user_json(user: User) -> dict[str, object]:
     return {"id": user.id, "username": user.public_name, "is_guest": user.is_guest}
 
 
-async def create_guest(*, display_name: str | None) -> User:
+async def create_guest(
+    *, settings: Settings, redis: Redis, display_name: str | None, ip: str
+) -> User:
+    """A new guest, within the per-address bucket: each one is a row until the guest
+    sweep (workers/guests.py) removes it, so a script must not mint them freely."""
+    await ratelimit.take(redis=redis, bucket=ratelimit.guest_bucket(settings, ip=ip))
     return await User.create(is_guest=True, display_name=display_name)
 
 

@@ -48,6 +48,7 @@ import redis as redis_sync  # noqa: E402
 from app import keys  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from app.db import close_db, open_db  # noqa: E402
+from app.polls.ids import new_poll_id  # noqa: E402
 from app.polls.state import drop_state, write_state  # noqa: E402
 from app.redis import redis_client  # noqa: E402
 from app.redis_batch import RedisBatch  # noqa: E402
@@ -148,6 +149,7 @@ async def make_poll(redis: Any, owner: int, *, hidden: bool) -> tuple[Poll, list
     active set, so no worker drains it (nor does the reconciler hand it to one) until
     `reveal`."""
     poll = await Poll.create(
+        id=new_poll_id(),
         owner_id=owner,
         code=secrets.token_hex(3).upper(),
         question="bench",

@@ -26,7 +26,9 @@ class ResultsVisibility(StrEnum):
 
 
 class Poll(Model):
-    id = fields.IntField(primary_key=True)
+    # Random, not sequential (app/polls/ids.py): walking ids must not find other hosts'
+    # polls. Below 2**53, so JavaScript clients keep them exact.
+    id = fields.BigIntField(primary_key=True, generated=False)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="polls", on_delete=fields.CASCADE
     )

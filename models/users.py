@@ -21,6 +21,8 @@ class User(Model):
 
     class Meta:
         table = "users"
+        # The guest sweep's scan (workers/guests.py): old guests, oldest first.
+        indexes = (("is_guest", "created_at"),)
 
     @property
     def public_name(self) -> str:

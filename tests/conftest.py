@@ -33,6 +33,7 @@ from sanic import Sanic
 
 from app.config import Settings, load_settings
 from app.embedded import start_redis
+from app.header_deadline import HeaderDeadlineProtocol
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,6 +245,7 @@ async def live_server(app: Sanic) -> AsyncIterator[LiveServer]:
     server = await app.create_server(
         host="127.0.0.1",
         port=port,
+        protocol=HeaderDeadlineProtocol,  # as app.serve runs it
         return_asyncio_server=True,
         asyncio_server_kwargs={"start_serving": False},
     )

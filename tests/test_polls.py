@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -161,8 +162,9 @@ async def test_patch_draft_only_and_by_owner(client: httpx.AsyncClient, make_per
     assert r.json()["question"] == "Edited?"
     assert [o["label"] for o in r.json()["options"]] == ["X", "Y"]
     assert r.json()["max_choices"] == 2
+    # Someone else's draft does not exist for them: 404, not 403.
     r = await client.patch(f"/polls/{draft['id']}", headers=other.headers, json={"question": "h"})
-    assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
     r = await client.patch(f"/polls/{draft['id']}", headers=owner.headers, json={"status": "open"})
     assert r.status_code == 422
     r = await client.patch(f"/polls/{draft['id']}", headers=owner.headers, json={"max_choices": 3})
@@ -172,16 +174,22 @@ async def test_patch_draft_only_and_by_owner(client: httpx.AsyncClient, make_per
     live = await create(client, owner)
     r = await client.patch(f"/polls/{live['id']}", headers=owner.headers, json={"question": "x"})
     assert (r.status_code, r.json()["error"]["code"]) == (409, "poll_not_open")
+    # A poll everyone can see is not the caller's to edit: 403.
+    r = await client.patch(f"/polls/{live['id']}", headers=other.headers, json={"question": "x"})
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
 
 
 async def test_open_a_draft_then_vote(client: httpx.AsyncClient, make_person: Any) -> None:
     owner, voter = await make_person(), await make_person()
     draft = await create(client, owner, status="draft")
-    r = await vote(client, voter, draft, 0)
+    r = await vote(client, owner, draft, 0)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "poll_not_open")
+    # Anyone else: no such poll (the draft is its owner's only).
+    r = await vote(client, voter, draft, 0)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
     assert (
         await client.post(f"/polls/{draft['id']}/open", headers=voter.headers)
-    ).status_code == 403
+    ).status_code == 404
     r = await client.post(f"/polls/{draft['id']}/open", headers=owner.headers)
     assert r.status_code == 200 and r.json()["status"] == "open"
     r = await client.post(f"/polls/{draft['id']}/open", headers=owner.headers)
@@ -331,3 +339,66 @@ async def test_closes_at_closes_by_itself(
     closed_at = datetime.fromisoformat(view["poll"]["closed_at"])
     assert closed_at >= closes_at - timedelta(milliseconds=5)
     assert view["results"]["total"] == 1
+
+
+async def test_a_draft_is_its_owners_only(client: httpx.AsyncClient, make_person: Any) -> None:
+    owner, other, guest = await make_person(), await make_person(), await make_person(guest=True)
+    draft = await create(client, owner, status="draft")
+    reads = [
+        f"/polls/{draft['id']}",
+        f"/polls/code/{draft['code']}",
+        f"/polls/code/{draft['code'].lower()}",
+        f"/polls/{draft['id']}/results",
+    ]
+    unknown = await client.get("/polls/4503599627370495", headers=other.headers)
+    for who in (other, guest):
+        for path in reads:
+            r = await client.get(path, headers=who.headers)
+            # Exactly what an unknown poll gets, so a draft's existence does not leak.
+            assert r.status_code == 404, (path, r.text)
+            assert r.json() == unknown.json()
+        r = await vote(client, who, draft, 0)
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+        for action in ("open", "close"):
+            r = await client.post(f"/polls/{draft['id']}/{action}", headers=who.headers)
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+        r = await client.delete(f"/polls/{draft['id']}", headers=who.headers)
+        assert r.status_code == 404
+    # The owner reads it as before.
+    r = await client.get(f"/polls/{draft['id']}", headers=owner.headers)
+    assert r.status_code == 200 and r.json()["poll"]["status"] == "draft"
+    r = await client.get(f"/polls/code/{draft['code']}", headers=owner.headers)
+    assert r.status_code == 200
+    # Once open it is public.
+    assert (await client.post(f"/polls/{draft['id']}/open", headers=owner.headers)).is_success
+    r = await client.get(f"/polls/code/{draft['code']}", headers=other.headers)
+    assert r.status_code == 200 and r.json()["poll"]["status"] == "open"
+
+
+async def test_poll_ids_are_random_not_sequential(
+    client: httpx.AsyncClient, make_person: Any
+) -> None:
+    owner = await make_person()
+    ids = [(await create(client, owner))["id"] for _ in range(6)]
+    assert len(set(ids)) == 6
+    for a, b in itertools.pairwise(ids):
+        assert abs(a - b) > 1_000_000, ids  # not adjacent, nor near each other
+    # Integers above 2**32 that JavaScript's doubles hold exactly.
+    assert all(type(i) is int and 2**32 <= i < 2**53 for i in ids)
+    # Each is read back exactly (the id is a BIGINT all the way through).
+    for i in ids:
+        r = await client.get(f"/polls/{i}", headers=owner.headers)
+        assert r.status_code == 200 and r.json()["poll"]["id"] == i
+    # Newest first is by creation time, whatever the ids.
+    listed = (await client.get("/polls", headers=owner.headers)).json()["items"]
+    assert [p["id"] for p in listed] == ids[::-1]
+
+
+@pytest.mark.parametrize(
+    "raw", ["0", "-1", "9007199254740992", "1e5", "\uff11\uff12", "12345678901234567"]
+)
+async def test_ids_that_cannot_be_polls_are_404(
+    client: httpx.AsyncClient, make_person: Any, raw: str
+) -> None:
+    r = await client.get(f"/polls/{raw}", headers=(await make_person()).headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")

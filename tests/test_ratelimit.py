@@ -1,7 +1,9 @@
-"""Login rate limits (app/ratelimit.py): per name and per address, before any hashing."""
+"""Rate limits (app/ratelimit.py): logins per name and per address before any hashing,
+new guests per address and new polls per account (token buckets)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -151,3 +153,110 @@ async def test_hit_heals_a_counter_without_expiry(
     limit = Limit("ratelimit:test:stuck", hits=5, window_s=30)
     assert await hit(redis=client, limit=limit) == 30
     assert 0 < redis.ttl(limit.key) <= 30
+
+
+# --- token buckets: new guests per address, new polls per account -------------------------
+
+GUESTS = {"guest_burst": 20, "guest_per_s": 0.01}  # a token every 100 s: none refill here
+
+
+def assert_bucket_empty(r: httpx.Response, refill_s: float) -> None:
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(r.headers["retry-after"]) <= refill_s
+
+
+async def guest_flood(client: httpx.AsyncClient, n: int) -> list[httpx.Response]:
+    return list(await asyncio.gather(*(client.post("/auth/guest", json={}) for _ in range(n))))
+
+
+@pytest.mark.parametrize("settings", [GUESTS], indirect=True)
+async def test_guest_flood_from_one_address_is_cut_at_the_burst(
+    live_server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    from models import User
+
+    replies = await guest_flood(client, 60)
+    created = [r for r in replies if r.status_code == 201]
+    refused = [r for r in replies if r.status_code != 201]
+    assert len(created) == 20
+    for r in refused:
+        assert_bucket_empty(r, refill_s=100)
+    # A refused request made no row.
+    assert await User.filter(is_guest=True).count() == 20
+
+    # Another address (a real one: the client socket is bound to 127.0.0.2) has its own
+    # bucket, untouched by the flood.
+    other = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(base_url=live_server.base_url, transport=other) as c:
+        for r in await guest_flood(c, 5):
+            assert r.status_code == 201, r.text
+    assert_bucket_empty(await client.post("/auth/guest", json={}), refill_s=100)
+
+
+@pytest.mark.parametrize("settings", [{"guest_burst": 2, "guest_per_s": 2.0}], indirect=True)
+async def test_an_empty_guest_bucket_refills(
+    client: httpx.AsyncClient, redis: redis_sync.Redis
+) -> None:
+    for r in await guest_flood(client, 6):
+        assert r.status_code in (201, 429)
+    r = await client.post("/auth/guest", json={})
+    assert_bucket_empty(r, refill_s=1)
+    await asyncio.sleep(int(r.headers["retry-after"]) + 0.1)
+    assert (await client.post("/auth/guest", json={})).status_code == 201
+    # The bucket expires once it would be full again: no key outlives its use.
+    assert 0 < redis.pttl("ratelimit:guest:ip:127.0.0.1") <= 2000
+
+
+@pytest.mark.parametrize("settings", [{**GUESTS, "proxies_count": 1}], indirect=True)
+async def test_behind_a_proxy_each_forwarded_address_has_a_guest_bucket(
+    client: httpx.AsyncClient,
+) -> None:
+    venue = {"X-Forwarded-For": "198.51.100.7"}
+    for _ in range(20):
+        assert (await client.post("/auth/guest", json={}, headers=venue)).status_code == 201
+    assert_bucket_empty(await client.post("/auth/guest", json={}, headers=venue), 100)
+    home = {"X-Forwarded-For": "203.0.113.5"}
+    assert (await client.post("/auth/guest", json={}, headers=home)).status_code == 201
+
+
+POLLS = {"poll_create_burst": 3, "poll_create_per_s": 0.01}
+POLL_BODY = {"question": "Best fruit?", "options": ["Apple", "Pear"]}
+
+
+@pytest.mark.parametrize("settings", [POLLS], indirect=True)
+async def test_poll_creation_burst_is_cut_per_account(
+    client: httpx.AsyncClient, make_person: Any
+) -> None:
+    from models import Poll
+
+    host, other = await make_person(), await make_person()
+    replies = await asyncio.gather(
+        *(client.post("/polls", json=POLL_BODY, headers=host.headers) for _ in range(10))
+    )
+    assert sorted(r.status_code for r in replies) == [201] * 3 + [429] * 7
+    for r in replies:
+        if r.status_code == 429:
+            assert_bucket_empty(r, refill_s=100)
+    assert await Poll.filter(owner_id=host.user_id).count() == 3
+    # Another account is unaffected, from the same address.
+    for _ in range(3):
+        r = await client.post("/polls", json=POLL_BODY, headers=other.headers)
+        assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("settings", [{"max_polls_per_user": 2}], indirect=True)
+async def test_an_account_owns_at_most_max_polls(
+    client: httpx.AsyncClient, make_person: Any
+) -> None:
+    host = await make_person()
+    for _ in range(2):
+        r = await client.post("/polls", json=POLL_BODY, headers=host.headers)
+        assert r.status_code == 201
+    r = await client.post("/polls", json=POLL_BODY, headers=host.headers)
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "forbidden"
+    # Deleting one makes room again.
+    mine = (await client.get("/polls", headers=host.headers)).json()["items"]
+    assert (await client.delete(f"/polls/{mine[0]['id']}", headers=host.headers)).status_code == 204
+    assert (await client.post("/polls", json=POLL_BODY, headers=host.headers)).status_code == 201

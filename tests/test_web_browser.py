@@ -390,10 +390,12 @@ async def test_draft_multiple_choice_and_an_already_counted_ballot(web: Web, bro
     context = await browser.new_context(viewport=PHONE)
     one = await open_page(browser, PHONE, context=context)
     await one.page.goto(f"{web.base_url}/p/{code}")
+    # A draft is the host's only: the audience is told no open poll has the code yet,
+    # and the page keeps asking until it opens.
     await expect(one.page.locator("#notice")).to_contain_text(
-        "has not started yet", timeout=WAIT_MS
+        "no open poll with the code", timeout=WAIT_MS
     )
-    await expect(one.page.get_by_label("Red")).to_be_disabled()
+    await expect(one.page.get_by_label("Red")).to_be_hidden()
 
     await item.get_by_role("button", name="Open voting").click()
     await expect(item.locator(".badge")).to_have_text("Open", timeout=WAIT_MS)

@@ -310,3 +310,36 @@ async def test_open_and_delete_reach_the_room(
     left = await ws.recv_until(lambda m: m["type"] == "LEFT")
     assert left["poll_id"] == draft["id"]
     await ws.close()
+
+
+async def test_someone_elses_draft_cannot_be_joined_or_voted(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner, other = await make_person(), await make_person(guest=True)
+    draft = await create(client, owner, status="draft")
+    option = draft["options"][0]["id"]
+    stranger = await WsClient.open(live_server.ws_url, other.token)
+
+    async def refused() -> None:
+        for message in (
+            {"type": "JOIN_POLL", "poll_id": draft["id"]},
+            {"type": "JOIN_POLL", "code": draft["code"]},
+            {"type": "VOTE", "poll_id": draft["id"], "option_ids": [option]},
+        ):
+            reply = await stranger.request(**message)
+            assert (reply["type"], reply["code"]) == ("ERROR", "not_found"), (message, reply)
+
+    await refused()
+    # The owner's join puts the room in this process's hub: a stranger still gets nothing.
+    host = await WsClient.open(live_server.ws_url, owner.token)
+    joined = await host.request(type="JOIN_POLL", code=draft["code"])
+    assert joined["type"] == "JOINED" and joined["poll"]["status"] == "draft"
+    await refused()
+    vote = await host.request(type="VOTE", poll_id=draft["id"], option_ids=[option])
+    assert (vote["type"], vote["code"]) == ("ERROR", "poll_not_open")
+    # Opened, it is everyone's.
+    assert (await client.post(f"/polls/{draft['id']}/open", headers=owner.headers)).is_success
+    joined = await stranger.request(type="JOIN_POLL", code=draft["code"])
+    assert joined["type"] == "JOINED" and joined["poll"]["status"] == "open"
+    await stranger.close()
+    await host.close()

@@ -17,6 +17,7 @@ from app import sessions
 from app.errors import ApiError
 from app.polls.service import close_poll
 from workers.finalize import finalize_poll as finalize
+from workers.guests import sweep_guests
 from workers.reconcile import reconcile
 
 log = logging.getLogger("livepolls.jobs")
@@ -79,3 +80,12 @@ async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
 async def purge_sessions(ctx: dict[str, Any]) -> int:
     """Expired refresh tokens are refused anyway: drop their rows (hourly)."""
     return await sessions.purge_expired()
+
+
+async def sweep_unused_guests(ctx: dict[str, Any]) -> int:
+    """The guest sweep (workers/guests.py); failures wait for the next run."""
+    try:
+        return await sweep_guests(retention_s=ctx["settings"].guest_retention_s)
+    except Exception as exc:
+        log.warning("guest sweep failed: %s: %s", type(exc).__name__, exc)
+        return 0

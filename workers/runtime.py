@@ -16,10 +16,18 @@ from arq.worker import Function, func
 from app.config import Settings
 from app.gc_tuning import tune_gc
 from app.redis import RedisHandle
-from workers.jobs import close_poll_at, finalize_poll, purge_sessions, reconcile_polls
+from workers.jobs import (
+    close_poll_at,
+    finalize_poll,
+    purge_sessions,
+    reconcile_polls,
+    sweep_unused_guests,
+)
 from workers.outbox import OutboxDrainer, consumer_name
 
 FINALIZE_TRIES = 20
+# The guest sweep runs at these minutes of every hour.
+GUEST_SWEEP_MINUTES = set(range(0, 60, 10))
 
 
 def functions(settings: Settings) -> list[Function]:
@@ -37,7 +45,8 @@ def functions(settings: Settings) -> list[Function]:
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """The reconcile pass every `reconcile_interval_s` (a divisor of a minute or of an
-    hour works best) and once at start; expired sessions purged hourly."""
+    hour works best) and once at start; expired sessions purged hourly, the guest
+    sweep every 10 minutes."""
     every = settings.reconcile_interval_s
     if every < 60:
         when: dict[str, Any] = {"second": set(range(0, 60, every))}
@@ -52,6 +61,13 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             **when,
         ),
         cron(purge_sessions, minute=17, second=0, unique=True, timeout=300),
+        cron(
+            sweep_unused_guests,
+            minute=GUEST_SWEEP_MINUTES,
+            second=30,
+            unique=True,
+            timeout=600,
+        ),
     ]
 
 

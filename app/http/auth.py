@@ -119,13 +119,23 @@ async def login(request: Request) -> HTTPResponse:
 @openapi.definition(
     body=json_body(GuestBody, required=False),
     summary="A token for a new guest user",
-    response=[reply(201, TokenReply, "access and refresh tokens for a new guest"), *BAD_BODY],
+    response=[
+        reply(201, TokenReply, "access and refresh tokens for a new guest"),
+        *BAD_BODY,
+        error(429, "rate_limited: too many new guests from this address; see Retry-After"),
+    ],
 )
 async def guest(request: Request) -> HTTPResponse:
     # An empty body is fine here: the display name is optional.
     body = validate(GuestBody, json_object(request) if request.body else {})
-    user = await users.create_guest(display_name=body.display_name)
-    token = await sessions.start_session(settings=request.app.ctx.settings, user=user)
+    ctx = request.app.ctx
+    user = await users.create_guest(
+        settings=ctx.settings,
+        redis=ctx.redis.client,
+        display_name=body.display_name,
+        ip=client_ip(request, ctx.settings),
+    )
+    token = await sessions.start_session(settings=ctx.settings, user=user)
     return json(token, status=201)
 
 

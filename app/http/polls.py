@@ -32,7 +32,7 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
     body = parse_body(request, CreatePoll)
     ctx = request.app.ctx
     poll = await service.create_poll(
-        redis=ctx.redis.client, arq=ctx.arq, principal=principal, body=body
+        settings=ctx.settings, redis=ctx.redis.client, arq=ctx.arq, principal=principal, body=body
     )
     return json(poll, status=201)
 
@@ -51,7 +51,9 @@ async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
 @bp.get("/<poll_id>")
 @openapi.definition(summary="A poll, its results (when visible) and my vote", secured=SECURED)
 async def get_poll(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
-    poll = await service.find_poll(poll_id=service.parse_poll_id(poll_id))
+    poll = await service.find_readable_poll(
+        principal=principal, poll_id=service.parse_poll_id(poll_id)
+    )
     return json(
         await service.poll_view(redis=request.app.ctx.redis.client, principal=principal, poll=poll)
     )
@@ -60,7 +62,7 @@ async def get_poll(request: Request, poll_id: str, principal: Principal) -> HTTP
 @bp.get("/code/<code>")
 @openapi.definition(summary="A poll by its join code (case-insensitive)", secured=SECURED)
 async def get_by_code(request: Request, code: str, principal: Principal) -> HTTPResponse:
-    poll = await service.find_poll(code=code)
+    poll = await service.find_readable_poll(principal=principal, code=code)
     return json(
         await service.poll_view(redis=request.app.ctx.redis.client, principal=principal, poll=poll)
     )

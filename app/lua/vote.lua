@@ -3,6 +3,7 @@
 -- ARGV: 1 user id, 2 is_guest (0/1), 3 ballot (sorted, distinct, comma-separated ids),
 --       4 poll id, 5 pub/sub channel, 6 the run id of this Redis server process
 -- Returns {status, seq} with status accepted|changed|unchanged, or {'err', code}.
+-- 'not_found' is someone else's draft (it exists for its owner only).
 -- 'no_state' means the poll's Redis state is missing (new process, Redis flushed):
 -- the caller rebuilds it from the database and retries.
 -- 'unverified' means the state was last checked against the database under another
@@ -10,10 +11,14 @@
 -- and lost acks the database holds. The caller verifies it (verify.lua) and retries.
 -- ARGV[6] comes from the caller's connection, not from INFO here: INFO costs ~9 us.
 local m = redis.call('HMGET', KEYS[1], 'status', 'kind', 'max_choices', 'allow_change',
-                     'require_account', 'closes_at_ms', 'options', 'run')
+                     'require_account', 'closes_at_ms', 'options', 'run', 'owner_id')
 if not m[1] then return {'err', 'no_state'} end
 if m[8] ~= ARGV[6] then return {'err', 'unverified'} end
-if m[1] ~= 'open' then return {'err', 'poll_not_open'} end
+if m[1] ~= 'open' then
+  -- A draft exists for its owner only (app/polls/service.py check_readable).
+  if m[1] == 'draft' and m[9] ~= ARGV[1] then return {'err', 'not_found'} end
+  return {'err', 'poll_not_open'}
+end
 local closes = tonumber(m[6])
 if closes and closes > 0 then
   local t = redis.call('TIME')

@@ -22,9 +22,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
-from app import keys
+from app import keys, ratelimit
+from app.config import Settings
 from app.errors import ApiError, Conflict, Forbidden, NotFound
-from app.polls import codes
+from app.polls import codes, ids
 from app.polls.schemas import (
     CreatePoll,
     PatchPoll,
@@ -48,7 +49,6 @@ from models import Ballot, Poll, PollOption, PollStatus
 
 log = logging.getLogger("livepolls.polls")
 
-MAX_POLL_ID = 2**31 - 1
 CLOSE_JOB = "close_poll_at"
 FINALIZE_JOB = "finalize_poll"
 
@@ -63,20 +63,30 @@ def results_visible(poll: Poll, user_id: int | None, status: str | None = None) 
 
 
 def parse_poll_id(raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_POLL_ID:
+    poll_id = ids.parse_poll_id(raw)
+    if poll_id is None:
         raise NotFound("poll not found")
-    return int(raw)
+    return poll_id
 
 
 async def _options(poll: Poll) -> list[PollOption]:
     return await PollOption.filter(poll_id=poll.id).order_by("position")
 
 
+def check_readable(*, status: str, owner_id: int, user_id: int) -> None:
+    """A draft exists for its owner only: anyone else is told there is no such poll
+    (404, not 403, so that walking ids or codes cannot even learn a draft exists)."""
+    if status == PollStatus.DRAFT and owner_id != user_id:
+        raise NotFound("poll not found")
+
+
 async def _owned(poll_id: int, principal: Principal) -> Poll:
     poll = await Poll.get_or_none(id=poll_id)
     if poll is None:
         raise NotFound("poll not found")
-    if poll.owner_id != principal.user_id:  # type: ignore[attr-defined]
+    owner_id: int = poll.owner_id  # type: ignore[attr-defined]
+    if owner_id != principal.user_id:
+        check_readable(status=poll.status, owner_id=owner_id, user_id=principal.user_id)
         raise Forbidden("only the poll's owner may do this")
     return poll
 
@@ -108,17 +118,27 @@ def _require_registered(principal: Principal) -> None:
 
 
 async def create_poll(
-    *, redis: Redis, arq: ArqRedis, principal: Principal, body: CreatePoll
+    *, settings: Settings, redis: Redis, arq: ArqRedis, principal: Principal, body: CreatePoll
 ) -> dict[str, Any]:
-    """Create a poll (draft or open) with a fresh unique join code."""
+    """Create a poll (draft or open) with a fresh unique join code and a random id,
+    within the account's creation bucket and its cap on polls."""
     _require_registered(principal)
     kind = body.kind or "single"
     max_choices = _check_choices(kind, body.max_choices, len(body.options))
+    await ratelimit.take(
+        redis=redis, bucket=ratelimit.poll_create_bucket(settings, user_id=principal.user_id)
+    )
+    cap = settings.max_polls_per_user
+    # Counted, not locked: concurrent creates may pass the cap by a few, which the
+    # bucket above bounds; the cap is about storage, not an exact quota.
+    if cap and await Poll.filter(owner_id=principal.user_id).count() >= cap:
+        raise Forbidden(f"an account may own at most {cap} polls; delete some first")
     now = datetime.now(UTC)
     for _ in range(codes.MAX_ATTEMPTS):
         try:
             async with in_transaction():
                 poll = await Poll.create(
+                    id=ids.new_poll_id(),
                     owner_id=principal.user_id,
                     code=codes.new_code(),
                     question=body.question,
@@ -135,7 +155,8 @@ async def create_poll(
                     await PollOption.create(poll_id=poll.id, position=position, label=label)
             break
         except IntegrityError:
-            # A join-code collision (or a vanished owner, which the next round reports).
+            # A join-code or id collision (or a vanished owner, which the next round
+            # reports): both are drawn again.
             continue
     else:
         raise ApiError("could not allocate a join code; try again", code="unavailable", status=503)
@@ -172,6 +193,19 @@ async def find_poll(*, poll_id: int | None = None, code: str | None = None) -> P
         poll = await Poll.get_or_none(code=normalized)
     if poll is None:
         raise NotFound("poll not found")
+    return poll
+
+
+async def find_readable_poll(
+    *, principal: Principal, poll_id: int | None = None, code: str | None = None
+) -> Poll:
+    """The poll by id or code, as `find_poll`, unless it is someone else's draft."""
+    poll = await find_poll(poll_id=poll_id, code=code)
+    check_readable(
+        status=poll.status,
+        owner_id=poll.owner_id,  # type: ignore[attr-defined]
+        user_id=principal.user_id,
+    )
     return poll
 
 
@@ -344,7 +378,7 @@ async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> No
 
 
 async def poll_results(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
-    poll = await find_poll(poll_id=poll_id)
+    poll = await find_readable_poll(principal=principal, poll_id=poll_id)
     status = effective_status(poll)
     if not results_visible(poll, principal.user_id, status):
         raise Forbidden("results are not visible to you yet", code="results_hidden")

@@ -27,7 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.context import AppContext
 from app.errors import ApiError, Forbidden
-from app.polls import codes, service
+from app.polls import codes, ids, service
 from app.polls.schemas import Tally, results_json
 from app.polls.state import my_ballot, read_snapshot
 from app.votes import VoteResult, ballot_of
@@ -38,7 +38,6 @@ log = logging.getLogger("livepolls.ws")
 
 MAX_REF = 64
 MAX_TOKEN = 4096
-MAX_ID = 2**31 - 1
 # While Redis fails, say so at most this often (with how many messages it failed).
 REDIS_LOG_EVERY_S = 30.0
 # Redis away (down, hung, loading, a replica after a failover), not a bug of ours: an
@@ -73,9 +72,10 @@ def _poll_id(message: dict[str, Any], *, required: bool = True) -> int | None:
     value = message.get("poll_id")
     if value is None and not required:
         return None
-    if type(value) is not int or not 0 < value <= MAX_ID:
+    poll_id = ids.parse_poll_id(value)
+    if type(value) is not int or poll_id is None:
         raise BadMessage("poll_id must be a positive integer")
-    return value
+    return poll_id
 
 
 class MessageHandler:
@@ -259,6 +259,12 @@ class MessageHandler:
         else:
             poll = await service.find_poll(poll_id=poll_id, code=code)
             poll_payload = await service.poll_payload(poll)
+        # The room may be cached here because its owner joined it: check every caller.
+        service.check_readable(
+            status=poll_payload["status"],
+            owner_id=poll_payload["owner_id"],
+            user_id=conn.principal.user_id,
+        )
         room, viewers = await hub.enter(conn, poll_payload)
         poll_id = room.poll_id
         status = room.poll["status"]

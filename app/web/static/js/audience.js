@@ -53,6 +53,9 @@ const state = {
   sessionNote: '', // why this page's voter changed, if it did
 };
 
+// While the code finds no open poll, it is asked for again this often.
+const REJOIN_MS = 3000;
+let rejoinTimer = null;
 const room = new LiveRoom({
   session: voterSession,
   sessionEnded(ended) {
@@ -184,7 +187,13 @@ function onError(m) {
   const ref = typeof m.ref === 'string' ? m.ref : '';
   if (ref.startsWith('j')) {
     if (m.code === 'not_found') {
-      stopWith(`There is no poll with the code ${code}. Check the code and try again.`, true);
+      // A draft is hidden from everyone but its host, so "no such poll" may mean "not
+      // opened yet": say both, and ask again now and then until it opens.
+      el.poll.hidden = true;
+      showNotice(`There is no open poll with the code ${code}. If the host has not opened it yet, keep this page open: it joins as soon as voting starts.`, 'warn');
+      el.notice.append(' ', h('a', { href: '/', text: 'Enter another code' }));
+      clearTimeout(rejoinTimer);
+      rejoinTimer = setTimeout(() => room.send(room.join()), REJOIN_MS);
     } else {
       showNotice(`Could not join the poll: ${m.message}`);
     }
