@@ -105,7 +105,9 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
 
     async def open_clients(app: App) -> None:
         # SQLite (embedded default, tests) has no migrations; MySQL is migrated by aerich.
-        await open_db(settings, generate_schemas=not settings.is_mysql)
+        await open_db(
+            settings, generate_schemas=not settings.is_mysql, deadline_s=settings.db_timeout_s
+        )
         app.ctx.redis = open_redis(settings)
         app.ctx.verifier = TokenVerifier(settings)
         # Lazy (no connection until first use), so the process starts and reports
