@@ -63,9 +63,14 @@ def results_visible(poll: Poll, user_id: int | None, status: str | None = None) 
 
 
 def parse_poll_id(raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_POLL_ID:
+    """The `{id}` of every `/polls/{id}` route: ASCII digits within polls.id's INT range,
+    else no such poll. ("²".isdigit() is true, and int() of thousands of digits raises.)"""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_POLL_ID))):
         raise NotFound("poll not found")
-    return int(raw)
+    poll_id = int(raw)
+    if not 0 < poll_id <= MAX_POLL_ID:
+        raise NotFound("poll not found")
+    return poll_id
 
 
 async def _options(poll: Poll) -> list[PollOption]:
