@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     db_timeout_s: float = Field(3.0, gt=0, le=300)
     # While the database is down, a token whose user's revocation mark this process
     # read from it within this long is still admitted against that mark (0 = never):
-    # logout needs the database, so a token refused later was revoked at most this long
-    # before the outage (app/auth.py).
+    # logout needs the database, so a token logged out just before the outage is
+    # admitted at most this long after its logout (app/auth.py).
     auth_cache_s: float = Field(10.0, ge=0, le=300)
     # A hot-path Redis command (a vote, a JOIN snapshot) unanswered this long fails, with
     # every command queued behind it on its connection, and the next opens a new one: a
