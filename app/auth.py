@@ -9,11 +9,20 @@ process closes the WebSocket connections opened with the user's refused tokens. 
 idempotent: revoking a token twice leaves the same state and only repeats the message.
 Because `iat` has one-second resolution, the mark also refuses the user's other tokens
 issued at or before the revoked one's second; tokens issued later stay valid.
+
+While the database is down (`app.db.is_outage`), a token is checked against the mark
+this process last read for its user, if it read one within `AUTH_CACHE_S`; otherwise
+the check fails with 503 `unavailable`. The bound: logout needs the database, so no
+token is revoked during the outage, and one revoked before it is admitted at most
+`AUTH_CACHE_S` after its logout (the last read predates the logout), while the logout's
+Redis message has already closed its open sockets. With the database up the cache is
+never consulted.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Final
 
@@ -26,8 +35,8 @@ from tortoise.expressions import Q
 
 from app import keys
 from app.config import Settings
-from app.db import placeholders
-from app.errors import Unauthorized
+from app.db import is_outage, placeholders
+from app.errors import Unauthorized, Unavailable
 from app.tokens import Principal, bearer_token, decode_token
 from models import User
 
@@ -42,8 +51,9 @@ class TokenVerifier:
 
     In a reconnect storm every handshake checks a token; a query each made the
     database round trip and the ORM a third of the storm's CPU. The checks made in
-    one loop tick share one `SELECT ... WHERE id IN (...)` instead. Nothing is cached
-    across ticks: a logout's mark must refuse the very next check, in any process.
+    one loop tick share one `SELECT ... WHERE id IN (...)` instead. Marks read are kept
+    for `auth_cache_s`, but only to answer while the database is down: a logout's mark
+    must refuse the very next check, in any process.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -51,17 +61,45 @@ class TokenVerifier:
         self._marks: DataLoader[int, int | None] = DataLoader(
             _revocation_marks, cache=False, max_batch_size=MAX_USERS_PER_QUERY
         )
+        # user id -> (mark, when read), oldest read first, so expiry pops from the front.
+        self._recent: OrderedDict[int, tuple[int | None, float]] = OrderedDict()
 
     async def verify(self, token: str | None) -> Principal:
         if not token:
             raise Unauthorized()
         principal = decode_token(self._settings, token)
-        valid_after = await self._marks.load(principal.user_id)
+        valid_after = await self._mark(principal.user_id)
         if valid_after == UNKNOWN:
             raise Unauthorized("unknown user")
         if valid_after is not None and principal.issued_at < valid_after:
             raise Unauthorized("token revoked")
         return principal
+
+    async def _mark(self, user_id: int) -> int | None:
+        now = time.monotonic()
+        try:
+            mark = await self._marks.load(user_id)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            recent = self._recent.get(user_id)
+            if recent is None or now - recent[1] > self._settings.auth_cache_s:
+                raise Unavailable("the database is unavailable, try again") from None
+            return recent[0]
+        self._remember(user_id, mark, now)
+        return mark
+
+    def _remember(self, user_id: int, mark: int | None, now: float) -> None:
+        if self._settings.auth_cache_s <= 0 or mark == UNKNOWN:
+            return
+        self._recent.pop(user_id, None)
+        self._recent[user_id] = (mark, now)
+        horizon = now - self._settings.auth_cache_s
+        while self._recent:
+            oldest = next(iter(self._recent.values()))
+            if oldest[1] >= horizon:
+                break
+            self._recent.popitem(last=False)
 
 
 async def _revocation_marks(user_ids: list[int]) -> list[int | None]:

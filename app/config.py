@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     db_pool_max: int = Field(20, ge=1, le=500)
     db_pool_recycle_s: int = Field(280, ge=10)
+    # A web process gets a MySQL connection and its reply within this long, or answers
+    # 503 `unavailable`: a database that is down or hangs never hangs a request
+    # (app/mysql_deadline.py). Workers are not bound by it; they retry with backoff.
+    db_timeout_s: float = Field(3.0, gt=0, le=300)
+    # While the database is down, a token whose user's revocation mark this process
+    # read from it within this long is still admitted against that mark (0 = never):
+    # logout needs the database, so a token logged out just before the outage is
+    # admitted at most this long after its logout (app/auth.py).
+    auth_cache_s: float = Field(10.0, ge=0, le=300)
     # A hot-path Redis command (a vote, a JOIN snapshot) unanswered this long fails, with
     # every command queued behind it on its connection, and the next opens a new one: a
     # Redis that hangs without closing the connection answers clients with an error.

@@ -6,12 +6,14 @@
      ├── NotFound            404 not_found
      ├── Conflict            409 username_taken / already_voted / poll_not_open
      ├── ValidationFailed    422 validation_failed, field errors in `details`
-     └── RateLimited         429 rate_limited (adds Retry-After)
+     ├── RateLimited         429 rate_limited (adds Retry-After)
+     └── Unavailable         503 unavailable (adds Retry-After): a dependency is down
 
 Services raise these; HTTP handlers let them propagate to `render_error`, and the
-WebSocket loop sends the same `code` in an `ERROR` message. Anything else that
-escapes is a bug: it is logged with the request id and the client gets a 500
-`internal_error` without a traceback.
+WebSocket loop sends the same `code` in an `ERROR` message. A database error that
+means the database is unreachable, hung or locked (`app.db.is_outage`) is answered
+as `Unavailable`. Anything else that escapes is a bug: it is logged with the request
+id and the client gets a 500 `internal_error` without a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
+
+from app.db import is_outage
 
 log = logging.getLogger("livepolls.errors")
 
@@ -103,10 +107,24 @@ class RateLimited(ApiError):
         super().__init__(message, headers={"Retry-After": str(self.retry_after)})
 
 
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+    def __init__(
+        self, message: str = "temporarily unavailable, try again", *, retry_after: int = 5
+    ) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, headers={"Retry-After": str(self.retry_after)})
+
+
 def render_error(request: Request, exc: Exception) -> HTTPResponse:
+    if is_outage(exc):
+        # Expected while the database is down: one line, no traceback per request.
+        log.warning("database unavailable in %s %s: %s", request.method, request.path, exc)
+        exc = Unavailable("the database is unavailable, try again")
     if isinstance(exc, ApiError):
         return json(exc.body(), status=exc.status, headers=exc.headers)
-    if isinstance(exc, SanicException) and exc.status_code < 500:
+    if isinstance(exc, SanicException) and (exc.status_code < 500 or exc.status_code == 503):
         status = exc.status_code
         code = _SANIC_CODES.get(status, "bad_request")
         headers = dict(getattr(exc, "headers", None) or {})

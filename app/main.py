@@ -25,6 +25,7 @@ from app.db import close_db, open_db
 from app.errors import setup_errors
 from app.gc_tuning import tune_gc
 from app.http import auth, ops, polls
+from app.http.headers import setup_headers
 from app.redis import open_redis
 from app.tokens import Principal
 from app.votes import VoteEngine
@@ -61,6 +62,7 @@ def create_app(settings: Settings | object = None) -> App:
         logging.getLogger(name).setLevel(settings.log_level)
     configure(app, settings)
     setup_errors(app)
+    setup_headers(app)
     setup_infrastructure(app, settings)
     setup_request_metrics(app)
     app.ext.add_dependency(Principal, authenticate)
@@ -105,7 +107,9 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
 
     async def open_clients(app: App) -> None:
         # SQLite (embedded default, tests) has no migrations; MySQL is migrated by aerich.
-        await open_db(settings, generate_schemas=not settings.is_mysql)
+        await open_db(
+            settings, generate_schemas=not settings.is_mysql, deadline_s=settings.db_timeout_s
+        )
         app.ctx.redis = open_redis(settings)
         app.ctx.verifier = TokenVerifier(settings)
         # Lazy (no connection until first use), so the process starts and reports

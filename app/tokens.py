@@ -21,6 +21,9 @@ from app.errors import Unauthorized
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "iss"]
+# users.id is an INT: a `sub` beyond it names nobody, and one of thousands of digits
+# would cost int() its conversion limit (a ValueError, once a 500).
+MAX_USER_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
     except jwt.PyJWTError:
         raise Unauthorized("invalid or expired token") from None
     sub, jti, guest = claims["sub"], claims["jti"], claims.get("guest", False)
-    if not (isinstance(sub, str) and sub.isdigit() and isinstance(jti, str) and jti):
+    user_id = parse_user_id(sub)
+    if user_id is None or not (isinstance(jti, str) and jti):
         raise Unauthorized("invalid or expired token")
     if not isinstance(guest, bool) or not isinstance(claims["iat"], int):
         raise Unauthorized("invalid or expired token")
@@ -85,13 +89,22 @@ def decode_token(settings: Settings, token: str) -> Principal:
     if session is not None and not (isinstance(session, str) and session):
         raise Unauthorized("invalid or expired token")
     return Principal(
-        user_id=int(sub),
+        user_id=user_id,
         is_guest=guest,
         jti=jti,
         issued_at=claims["iat"],
         expires_at=int(claims["exp"]),
         session=session,
     )
+
+
+def parse_user_id(sub: object) -> int | None:
+    """The user id of a `sub` claim: ASCII digits only ("²".isdigit() is true, and
+    int() reads other scripts' digits too), within the users table's range."""
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) <= 10):
+        return None
+    user_id = int(sub)
+    return user_id if 0 < user_id <= MAX_USER_ID else None
 
 
 def bearer_token(authorization: str | None) -> str | None:

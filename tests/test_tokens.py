@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hmac
 import json
+import logging
 import subprocess
 import time
 import uuid
@@ -20,8 +21,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from app.config import Settings
+from tests.conftest import LiveServer
+from tests.wsclient import WsClient
 
 
 def b64(data: bytes) -> str:
@@ -224,3 +228,34 @@ async def test_malformed_authorization_is_refused(
     r = await client.get("/auth/me", headers={"Authorization": authorization})
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "sub",
+    [
+        pytest.param("²", id="superscript-two"),
+        pytest.param("\uff11\uff12", id="fullwidth-digits"),
+        pytest.param("٣", id="arabic-indic-digit"),
+        pytest.param("1" * 5000, id="5000-digits"),
+        pytest.param("9" * 11, id="11-digits"),
+        pytest.param("2147483648", id="beyond-users-id"),
+        pytest.param("0", id="zero"),
+        pytest.param("-1", id="negative"),
+        pytest.param(" 1", id="leading-space"),
+        pytest.param("", id="empty"),
+    ],
+)
+async def test_a_sub_that_is_not_a_user_id_is_a_401_on_http_and_at_the_handshake(
+    client: httpx.AsyncClient,
+    live_server: LiveServer,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    sub: str,
+) -> None:
+    claims = claims_for(settings, 1, sub=sub)
+    token = hmac_signed({"alg": "HS256", "typ": "JWT"}, claims, secret(settings).encode())
+    assert await status_of(client, token) == 401
+    with pytest.raises(InvalidStatus) as info:
+        await WsClient.open(live_server.ws_url, token)
+    assert info.value.response.status_code == 401
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

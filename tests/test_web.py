@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import tomllib
 import xml.etree.ElementTree as ET
@@ -99,6 +100,43 @@ async def test_static_files_stay_inside_their_folder(client: httpx.AsyncClient) 
         r = await client.get(path)
         assert r.status_code == 404, path
         assert "import" not in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/",
+        "/static/js",
+        "/static/js/",
+        "/static/css",
+        "/static/js%00.js",
+        "/static/js/api.js%00",
+        "/static/%00",
+        "/static/favicon.svg/x",
+        "/static/" + "a" * 300,
+        "/static/js/" + "a" * 5000 + ".js",
+    ],
+)
+async def test_static_paths_that_are_no_file_are_a_json_404(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    r = await client.get(path)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["code"] == "not_found"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_static_files_are_revalidated_with_last_modified(client: httpx.AsyncClient) -> None:
+    r = await client.get("/static/js/api.js")
+    assert r.status_code == 200 and r.content == (STATIC / "js" / "api.js").read_bytes()
+    assert r.headers["cache-control"] == "no-cache"
+    again = await client.get(
+        "/static/js/api.js", headers={"If-Modified-Since": r.headers["last-modified"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+    head = await client.head("/static/css/app.css")
+    assert head.status_code == 200 and head.content == b""
 
 
 async def test_join_qr_code_is_public_svg_of_the_join_link(

@@ -13,11 +13,13 @@ from app import sessions, users
 from app.auth import revoke_token
 from app.http.bodies import json_object, parse_body, validate
 from app.http.docs import error, json_body, reply
+from app.http.headers import never_cached
 from app.ratelimit import client_ip
 from app.tokens import Principal
 from models import User
 
 bp = Blueprint("auth", url_prefix="/auth")
+never_cached(bp)
 
 
 class GuestBody(BaseModel):

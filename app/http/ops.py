@@ -11,9 +11,11 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
 from app.db import ping_db
+from app.http.headers import never_cached
 from app.metrics import render
 
 bp = Blueprint("ops")
+never_cached(bp)
 
 READY_TIMEOUT_S = 2.0
 

@@ -8,11 +8,13 @@ from sanic.response import HTTPResponse, empty, json
 from sanic_ext import openapi
 
 from app.http.bodies import json_object, parse_body, validate
+from app.http.headers import never_cached
 from app.polls import service
 from app.polls.schemas import CreatePoll, PatchPoll
 from app.tokens import Principal
 
 bp = Blueprint("polls", url_prefix="/polls")
+never_cached(bp)
 SECURED: dict[str, list[str]] = {"token": []}
 
 

@@ -5,6 +5,10 @@ only same-origin scripts and styles (no inline code, no inline handlers), so the
 Content-Security-Policy forbids everything else; an injected `<img onerror=...>`
 could not run even if one got into the DOM (the pages never use innerHTML).
 
+`/static/` serves exactly the files under `static/` at start, by their relative path;
+any other path (a folder, a NUL byte, `..`, a name too long for the filesystem) is a
+plain 404, without touching the filesystem.
+
 `GET /p/{code}/qr.svg` is public: it encodes nothing but the join link, which is
 written on the projector anyway. The link's origin is the request's own (Sanic only
 trusts forwarded host and scheme when PROXIES_COUNT is set), so it matches what the
@@ -19,6 +23,7 @@ from pathlib import Path
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file, raw
 
+from app.errors import NotFound
 from app.polls import service
 from app.web.qr import join_link, qr_svg
 
@@ -45,7 +50,8 @@ SECURITY_HEADERS = {
 REVALIDATE = "no-cache"
 QR_MAX_AGE_S = 3600
 
-bp.static("/static", STATIC, name="static")
+# Every file the client may load, by its path under /static/ (the package ships them).
+STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
 
 
 async def security_headers(request: Request, response: HTTPResponse) -> None:
@@ -75,6 +81,15 @@ async def host(request: Request) -> HTTPResponse:
 async def audience(request: Request, code: str) -> HTTPResponse:
     # Served for any code: the page itself tells the visitor when no poll has it.
     return await _page("poll.html")
+
+
+@bp.route("/static/<path:path>", methods=["GET", "HEAD"], name="static")  # type: ignore[untyped-decorator]
+async def static(request: Request, path: str) -> HTTPResponse:
+    found = STATIC_FILES.get(path)
+    if found is None:
+        raise NotFound("file not found")
+    # request_headers: Last-Modified, and a 304 for a matching If-Modified-Since.
+    return await file(found, request_headers=request.headers)
 
 
 @bp.get("/p/<code>/qr.svg")

@@ -26,6 +26,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.context import AppContext
+from app.db import is_outage
 from app.errors import ApiError, Forbidden
 from app.polls import codes, ids, service
 from app.polls.schemas import Tally, results_json
@@ -83,8 +84,8 @@ class MessageHandler:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self._redis_failures = 0
-        self._redis_logged_at = -REDIS_LOG_EVERY_S
+        self._outage_failures = 0
+        self._outage_logged_at = -REDIS_LOG_EVERY_S
 
     async def handle(self, conn: Connection, raw: str | bytes) -> None:
         try:
@@ -121,26 +122,32 @@ class MessageHandler:
         except ApiError as exc:
             await self._refused(conn, ref, exc)
         except REDIS_OUTAGE as exc:
-            self._redis_failed(exc)
+            self._outage(exc)
             self.error(conn, ref, "internal_error", "temporarily unavailable, try again")
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # the database is down: a JOIN of a room not hosted here
+                self._outage(exc, dependency="the database")
+                self.error(conn, ref, "internal_error", "temporarily unavailable, try again")
+                return
             log.exception("error handling a WebSocket message")
             self.error(conn, ref, "internal_error", "internal error")
 
-    def _redis_failed(self, exc: Exception) -> None:
-        """A Redis outage fails every message of every socket: one line now and then,
-        not a traceback per vote, which would bury the log (and the disk) in seconds."""
-        self._redis_failures += 1
+    def _outage(self, exc: Exception, dependency: str = "Redis") -> None:
+        """An outage (Redis, the database) fails every message of every socket: one line
+        now and then, not a traceback per vote, which would bury the log (and the disk)
+        in seconds. Failures of both are counted together."""
+        self._outage_failures += 1
         now = time.monotonic()
-        if now - self._redis_logged_at >= REDIS_LOG_EVERY_S:
+        if now - self._outage_logged_at >= REDIS_LOG_EVERY_S:
             log.warning(
-                "Redis failed %d message(s) since the last report: %s: %s",
-                self._redis_failures,
+                "%s failed %d message(s) since the last report: %s: %s",
+                dependency,
+                self._outage_failures,
                 type(exc).__name__,
                 exc,
             )
-            self._redis_logged_at = now
-            self._redis_failures = 0
+            self._outage_logged_at = now
+            self._outage_failures = 0
 
     async def _refused(self, conn: Connection, ref: str | None, exc: ApiError) -> None:
         code = "bad_message" if exc.code == "validation_failed" else exc.code
