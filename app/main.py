@@ -69,7 +69,7 @@ def create_app(settings: Settings | object = None) -> App:
     app.blueprint(auth.bp)
     app.blueprint(polls.bp)
     app.blueprint(ws_routes.bp)
-    inbox.install()
+    inbox.setup_inbox(app)
     app.blueprint(web_routes.bp)
     # The WebSocket protocol is documented in PROTOCOL.md, not in the REST spec; the
     # browser client's pages and files are not API at all.
