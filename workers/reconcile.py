@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -65,6 +66,44 @@ class ReconcileReport:
     @property
     def total_drift(self) -> int:
         return sum(a + b for a, b in self.drift.values())
+
+    @property
+    def changed(self) -> bool:
+        """Whether the pass did anything (drift is only measured: the drain backlog)."""
+        return any(
+            (
+                self.closed,
+                self.rebuilt,
+                self.repaired,
+                self.folded,
+                self.finalizing,
+                self.stale,
+                self.dropped,
+            )
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The pass in a few fields: the job's result and its log line's extras."""
+        return {
+            "polls": self.polls,
+            "closed": self.closed,
+            "rebuilt": self.rebuilt,
+            "repaired": self.repaired,
+            "folded": self.folded,
+            "finalizing": self.finalizing,
+            "stale": self.stale,
+            "dropped": self.dropped,
+            "drift": self.total_drift,
+        }
+
+    def describe(self) -> str:
+        """What changed, e.g. `rebuilt [3, 4], finalizing [2]`."""
+        parts = []
+        for name in ("closed", "rebuilt", "repaired", "folded", "finalizing", "stale", "dropped"):
+            value = getattr(self, name)
+            if value:
+                parts.append(f"{name} {sorted(value) if isinstance(value, dict) else value}")
+        return ", ".join(parts)
 
 
 async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> ReconcileReport:
