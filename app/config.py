@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # text: one readable line per event; json: one JSON object per line (app/logs.py).
+    log_format: Literal["text", "json"] = "text"
     # Connections the kernel holds for the web processes before they accept them: a
     # reconnect storm brings thousands within a second (app/serve.py). The kernel caps
     # it at net.core.somaxconn (4096 on current Linux).

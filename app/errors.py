@@ -26,6 +26,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
 from app.db import is_outage
+from app.http import request_ids
 
 log = logging.getLogger("livepolls.errors")
 
@@ -130,14 +131,8 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         headers = dict(getattr(exc, "headers", None) or {})
         body = ApiError(str(exc) or code.replace("_", " "), code=code).body()
         return json(body, status=status, headers=headers)
-    request_id = str(request.id)
-    log.error(
-        "unhandled error in %s %s [request_id=%s]",
-        request.method,
-        request.path,
-        request_id,
-        exc_info=exc,
-    )
+    request_id = request_ids.request_id(request)
+    log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
     body = ApiError(
         "internal error; quote the request id when reporting it",
         code="internal_error",

@@ -8,7 +8,6 @@ nothing is shared across processes but Redis and MySQL.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 
@@ -26,6 +25,8 @@ from app.errors import setup_errors
 from app.gc_tuning import tune_gc
 from app.http import auth, ops, polls
 from app.http.headers import setup_headers
+from app.http.request_ids import setup_request_ids
+from app.logs import setup_logging
 from app.redis import open_redis
 from app.tokens import Principal
 from app.votes import VoteEngine
@@ -34,9 +35,6 @@ from app.ws import inbox
 from app.ws import routes as ws_routes
 from app.ws.hub import Hub
 from app.ws.messages import MessageHandler
-
-log = logging.getLogger("livepolls")
-SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
 
 def create_app(settings: Settings | object = None) -> App:
@@ -52,15 +50,12 @@ def create_app(settings: Settings | object = None) -> App:
             print(f"livepolls: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app: App = Sanic("livepolls", ctx=AppContext())
-    # Sanic sets its own loggers to INFO; LOG_LEVEL governs them too. Otherwise every
-    # closed socket logs a line (websockets' "connection closed") whatever it says.
-    for name in SANIC_LOGGERS:
-        logging.getLogger(name).setLevel(settings.log_level)
+    # Sanic's own handlers off: its lines go through ours (app/logs.py), once, at
+    # LOG_LEVEL (otherwise every closed socket logs websockets' "connection closed").
+    setup_logging(settings)
+    app: App = Sanic("livepolls", ctx=AppContext(), configure_logging=False)
     configure(app, settings)
+    setup_request_ids(app)
     setup_errors(app)
     setup_headers(app)
     setup_infrastructure(app, settings)
@@ -71,7 +66,7 @@ def create_app(settings: Settings | object = None) -> App:
     app.blueprint(auth.bp)
     app.blueprint(polls.bp)
     app.blueprint(ws_routes.bp)
-    inbox.install()
+    inbox.setup_inbox(app)
     app.blueprint(web_routes.bp)
     # The WebSocket protocol is documented in PROTOCOL.md, not in the REST spec; the
     # browser client's pages and files are not API at all.

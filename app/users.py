@@ -36,8 +36,14 @@ async def create_guest(
 async def register(
     *, settings: Settings, redis: Redis, username: str, password: str, ip: str
 ) -> User:
-    """Create an account; a name taken in any letter case is a 409, even mid-race."""
+    """Create an account for a caller from `ip`, rate-limited per address."""
     await ratelimit.enforce(redis=redis, limits=ratelimit.register_limits(settings, ip=ip))
+    return await create_account(settings=settings, username=username, password=password)
+
+
+async def create_account(*, settings: Settings, username: str, password: str) -> User:
+    """Create an account; a name taken in any letter case is a 409, even mid-race.
+    Not rate-limited: `register` is, and the admin CLI's operator needs no limit."""
     password_hash = await passwords.hash_password(settings=settings, password=password)
     try:
         return await User.create(

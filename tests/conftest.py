@@ -420,6 +420,10 @@ async def metric(client: httpx.AsyncClient, sample: str) -> float:
 # --- workers ----------------------------------------------------------------------------
 
 
+# What the Procfile's `worker` line passes after the settings class.
+PROCFILE_ARQ_ARGS = ("--custom-log-dict", "workers.settings.LOG_CONFIG")
+
+
 @dataclass
 class WorkerProcess:
     """A real `arq workers.settings.WorkerSettings` process on the test backends."""
@@ -480,8 +484,9 @@ async def worker(
     override settings (`outbox_claim_idle_ms=1000`).
 
     `worker(process=True, **overrides)` starts a real `arq workers.settings.WorkerSettings`
-    subprocess (a `WorkerProcess`, its own session so it can be killed as a whole);
-    overrides become environment variables.
+    subprocess (a `WorkerProcess`, its own session so it can be killed as a whole) with
+    the Procfile's arguments (`arq_args` to change them); overrides become environment
+    variables.
     """
     from arq.connections import ArqRedis
     from arq.worker import Worker
@@ -491,13 +496,19 @@ async def worker(
     in_process: list[Worker] = []
     processes: list[WorkerProcess] = []
 
-    def create(*, process: bool = False, burst: bool = True, **overrides: Any) -> Any:
+    def create(
+        *,
+        process: bool = False,
+        burst: bool = True,
+        arq_args: tuple[str, ...] = PROCFILE_ARQ_ARGS,
+        **overrides: Any,
+    ) -> Any:
         if process:
             log = tmp_path / f"worker-{len(processes)}.log"
             env = {k.upper(): str(v) for k, v in overrides.items()}
             with log.open("wb") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+                    [sys.executable, "-m", "arq", "workers.settings.WorkerSettings", *arq_args],
                     cwd=ROOT,
                     env={**os.environ, **settings_env, "LOG_LEVEL": "INFO", **env},
                     stdout=out,

@@ -67,14 +67,14 @@ async def reconcile_polls(ctx: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:
         log.warning("reconcile pass failed: %s: %s", type(exc).__name__, exc)
         return {"error": f"{type(exc).__name__}: {exc}"}
-    return {
-        "polls": report.polls,
-        "closed": report.closed,
-        "rebuilt": report.rebuilt,
-        "repaired": report.repaired,
-        "finalizing": report.finalizing,
-        "drift": report.total_drift,
-    }
+    summary = report.summary()
+    # Every few seconds on every deployment: a line only when the pass did something.
+    if report.changed:
+        fields = {k: v for k, v in summary.items() if v}
+        log.info("reconcile pass changed %s", report.describe(), extra=fields)
+    else:
+        log.debug("reconcile pass: nothing to do", extra=summary)
+    return summary
 
 
 async def purge_sessions(ctx: dict[str, Any]) -> int:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -69,6 +70,40 @@ class ReconcileReport:
     @property
     def total_drift(self) -> int:
         return sum(a + b for a, b in self.drift.values())
+
+    # What a pass may change, in the order a log line names them.
+    CHANGES = (
+        "closed",
+        "rebuilt",
+        "verified",
+        "repaired",
+        "folded",
+        "finalizing",
+        "stale",
+        "dropped",
+    )
+
+    @property
+    def changed(self) -> bool:
+        """Whether the pass did anything (drift is only measured: the drain backlog)."""
+        return any(getattr(self, name) for name in self.CHANGES)
+
+    def summary(self) -> dict[str, Any]:
+        """The pass in a few fields: the job's result and its log line's extras."""
+        return {
+            "polls": self.polls,
+            **{name: getattr(self, name) for name in self.CHANGES},
+            "drift": self.total_drift,
+        }
+
+    def describe(self) -> str:
+        """What changed, e.g. `rebuilt [3, 4], finalizing [2]`."""
+        parts = []
+        for name in self.CHANGES:
+            value = getattr(self, name)
+            if value:
+                parts.append(f"{name} {sorted(value) if isinstance(value, dict) else value}")
+        return ", ".join(parts)
 
 
 async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> ReconcileReport:

@@ -1,5 +1,11 @@
 """`arq workers.settings.WorkerSettings`: the Procfile's `worker` process.
 
+Logging is app/logs.py's, as in the web: the Procfile passes
+`--custom-log-dict workers.settings.LOG_CONFIG` so arq's CLI configures no handler of
+its own and every line, its first ones included, is ours and written once. Without
+the flag, arq's own handler writes its first lines (arq's format, still once: the
+`arq` logger stops propagating until then) and `startup` takes it off.
+
 Each worker process opens its own database pool and Redis client in `startup` and
 hands them to jobs through arq's `ctx`, the same handles the web tier uses, then
 starts its outbox drainer (workers/runtime.py). Run more of these processes to drain
@@ -20,6 +26,7 @@ from arq.connections import RedisSettings
 from app import metrics
 from app.config import Settings, SettingsError, load_settings
 from app.db import close_db, open_db
+from app.logs import library_log_config, setup_logging
 from app.redis import RedisHandle, open_redis
 from workers import runtime
 
@@ -33,6 +40,10 @@ def _settings() -> Settings:
 
 
 SETTINGS = _settings()
+setup_logging(SETTINGS)
+# Until `startup` or LOG_CONFIG says otherwise: arq's CLI may still add its own handler.
+logging.getLogger("arq").propagate = False
+LOG_CONFIG = library_log_config(SETTINGS)
 # arq's Worker runs on the current policy's loop: uvloop, like the web tier (Sanic's
 # default). With it and the acks as one packed write the drainer spends 8% less CPU.
 asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
@@ -48,9 +59,7 @@ def _yield_cpu(nice: int) -> None:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    logging.basicConfig(
-        level=SETTINGS.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(SETTINGS)
     _yield_cpu(SETTINGS.worker_nice)
     await open_db(SETTINGS, generate_schemas=not SETTINGS.is_mysql)
     await runtime.start(ctx, settings=SETTINGS, redis_handle=REDIS)

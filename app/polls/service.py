@@ -163,6 +163,7 @@ async def create_poll(
     options = await _options(poll)
     if poll.status == PollStatus.OPEN:
         await _go_live(redis, arq, poll, options)
+    log.info("poll created (%s)", poll.status, extra={"poll_id": poll.id})
     return poll_json(poll, options)
 
 
@@ -320,6 +321,7 @@ async def open_poll(
     await _go_live(redis, arq, poll, options)
     body = poll_json(poll, options)
     await publish_poll_update(redis, poll, options, tally=None)
+    log.info("poll opened", extra={"poll_id": poll.id})
     return body
 
 
@@ -353,6 +355,7 @@ async def close_poll(
     results = results_json(closed.tally, "closed", [o.id for o in options])
     if changed:
         await publish_poll_update(redis, poll, options, tally=closed.tally)
+        log.info("poll closed", extra={"poll_id": poll.id, "total": closed.tally.total})
     if arq is not None:
         await enqueue_finalize(arq, poll.id)
     return {"poll": poll_json(poll, options), "results": results}
@@ -372,6 +375,7 @@ async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> No
     # Redis first: votes stop being accepted before the rows disappear.
     await drop_state(redis, poll.id)
     await poll.delete()
+    log.info("poll deleted", extra={"poll_id": poll.id})
     await redis.publish(
         keys.channel(redis, poll.id), orjson.dumps({"type": "POLL_DELETED", "poll_id": poll.id})
     )

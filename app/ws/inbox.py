@@ -3,9 +3,13 @@
 Sanic's own receive path runs every message through a new Task, an `asyncio.wait`
 on a new Future and three mutexes and two events of its frame assembler: several
 task switches per message, which profiled as the largest removable cost of a vote
-on this hot path. `install()` points Sanic's
-`WebsocketImplProtocol.data_received` at an `Inbox` per socket, created with the
-socket's first bytes (an inbox set up later, in the handler, would miss a message
+on this hot path. Only sockets upgraded on a route declared with `ctx_inbox=True`
+(`/ws`) take this path; any other WebSocket route keeps Sanic's own, so a handler
+written from Sanic's docs (`await ws.recv()`) works on the same app. `setup_inbox()`
+gives such a socket its `Inbox` in Sanic's `websocket.handler.before` signal, which
+Sanic dispatches inline right after the handshake, before the handler is scheduled
+and before the socket's first bytes can be read, by pointing that socket's own
+`data_received` at it (an inbox set up later, in the handler, would miss a message
 that arrived between the upgrade and the handler's first step). The inbox feeds the
 same `websockets` sans-I/O parser Sanic uses, queues complete data messages and
 wakes the connection loop once per batch. Everything else (pings, pongs, close
@@ -18,6 +22,10 @@ here directly (`_take_frames`, unmasking in websockets' C helper). The first fra
 of any other kind (close, fragments, reserved bits, an unmasked or over-size frame)
 and all bytes after it go to the websockets parser for the rest of the connection,
 so its checks and close codes apply exactly as before.
+
+All this leans on internals of websockets (16.0 and later: `Protocol.max_message_size`)
+and of Sanic 25, listed and checked in `app/ws/internals.py`: `setup_inbox()` refuses
+to start when one moved, naming it and the installed versions.
 """
 
 from __future__ import annotations
@@ -26,11 +34,16 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from sanic import Request
 from sanic.server.websockets import impl as sanic_ws
 from sanic.server.websockets.frame import WebsocketFrameAssembler
 from sanic.server.websockets.impl import WebsocketImplProtocol
+from sanic.signals import Event
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+from app.context import App
+from app.ws import internals
 
 try:
     from websockets.speedups import apply_mask
@@ -49,10 +62,20 @@ HIGH_WATER = 64
 _ATTR = "_livepolls_inbox"
 
 
-def install() -> None:
-    """Route every Sanic WebSocket's incoming bytes through its Inbox (idempotent)."""
-    WebsocketImplProtocol.data_received = _data_received  # type: ignore[method-assign]
+def setup_inbox(app: App) -> None:
+    """Give the sockets of `ctx_inbox=True` routes an Inbox from their first byte."""
+    internals.require()
+    # Every socket is built with one (Sanic builds it in WebsocketImplProtocol.__init__,
+    # before its route is known); it defers to the real assembler when one is needed.
     sanic_ws.WebsocketFrameAssembler = LazyAssembler  # type: ignore[attr-defined,assignment]
+    app.add_signal(_adopt, Event.WEBSOCKET_HANDLER_BEFORE.value)
+
+
+def _adopt(request: Request, websocket: WebsocketImplProtocol) -> None:
+    # Synchronous, and dispatched inline: nothing runs between the handshake and this.
+    route = request.route
+    if route is not None and getattr(route.ctx, "inbox", False):
+        Inbox.attach(websocket)
 
 
 class LazyAssembler:
@@ -81,17 +104,22 @@ class LazyAssembler:
         return getattr(self.real(), name)
 
 
-def _data_received(ws: WebsocketImplProtocol, data: bytes) -> None:
-    Inbox.of(ws).feed(data)
-
-
 class Inbox:
     @classmethod
+    def attach(cls, ws: WebsocketImplProtocol) -> Inbox:
+        """Route this socket's incoming bytes (and only this socket's) through an Inbox:
+        Sanic's WebSocketProtocol calls `ws.data_received`, found on the instance first."""
+        inbox = cls(ws)
+        setattr(ws, _ATTR, inbox)
+        ws.data_received = inbox.feed  # type: ignore[method-assign]
+        return inbox
+
+    @classmethod
     def of(cls, ws: WebsocketImplProtocol) -> Inbox:
+        """The inbox `attach` gave this socket (its route must say `ctx_inbox=True`)."""
         inbox: Inbox | None = getattr(ws, _ATTR, None)
         if inbox is None:
-            inbox = cls(ws)
-            setattr(ws, _ATTR, inbox)
+            raise RuntimeError("this socket has no Inbox: its route lacks ctx_inbox=True")
         return inbox
 
     def __init__(self, ws: WebsocketImplProtocol) -> None:

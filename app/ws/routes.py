@@ -30,7 +30,8 @@ async def gate(request: Request) -> None:
     request.ctx.principal = await ctx.verifier.verify(token)
 
 
-@bp.websocket("/ws")  # type: ignore[untyped-decorator]
+# ctx_inbox: this route's sockets take the fast receive path (app/ws/inbox.py).
+@bp.websocket("/ws", ctx_inbox=True)  # type: ignore[untyped-decorator]
 async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
     ctx = request.app.ctx
     conn = Connection(ws, request.ctx.principal, ctx.settings, ctx.hub.behind)
