@@ -8,6 +8,9 @@
      ├── ValidationFailed    422 validation_failed, field errors in `details`
      └── RateLimited         429 rate_limited (adds Retry-After)
 
+Sanic's own refusals get the same body: an undeclared method on a known path is 405
+`method_not_allowed` with the `Allow` header RFC 9110 requires.
+
 Services raise these; HTTP handlers let them propagate to `render_error`, and the
 WebSocket loop sends the same `code` in an `ERROR` message. Anything else that
 escapes is a bug: it is logged with the request id and the client gets a 500
@@ -20,7 +23,7 @@ import logging
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic.exceptions import MethodNotAllowed, SanicException
 from sanic.response import HTTPResponse, json
 
 log = logging.getLogger("livepolls.errors")
@@ -110,6 +113,8 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         status = exc.status_code
         code = _SANIC_CODES.get(status, "bad_request")
         headers = dict(getattr(exc, "headers", None) or {})
+        if isinstance(exc, MethodNotAllowed) and "Allow" not in headers:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         body = ApiError(str(exc) or code.replace("_", " "), code=code).body()
         return json(body, status=status, headers=headers)
     request_id = str(request.id)
@@ -126,6 +131,20 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         details={"request_id": request_id},
     ).body()
     return json(body, status=500, headers={"X-Request-ID": request_id})
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the router serves on this request's path. Sanic names them for a
+    static path only; for `/polls/<poll_id>` its NoMethod carries none, so ask it."""
+    router = request.app.router
+    allowed = []
+    for method in sorted(router.ALLOWED_METHODS):
+        try:
+            router.get(request.path, method, request.headers.getone("host", None))
+        except SanicException:
+            continue
+        allowed.append(method)
+    return allowed
 
 
 def setup_errors(app: Sanic[Any, Any]) -> None:

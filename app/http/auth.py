@@ -7,12 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
-from sanic_ext import openapi
 
 from app import users
 from app.auth import revoke_token
 from app.http.bodies import json_object, parse_body, validate
-from app.http.docs import error, json_body, reply
+from app.http.docs import api
 from app.ratelimit import client_ip
 from app.tokens import Principal
 from models import User
@@ -57,19 +56,14 @@ class TokenReply(BaseModel):
     user: UserOut
 
 
-BAD_BODY = [error(400, "not a JSON object"), error(422, "invalid fields, named in details")]
-BAD_TOKEN = error(401, "missing, malformed, expired, forged or revoked token")
-
-
 @bp.post("/register")
-@openapi.definition(
-    body=json_body(RegisterBody),
-    summary="Create an account",
-    response=[
-        reply(201, UserReply, "the new account"),
-        *BAD_BODY,
-        error(409, "username_taken: the name is taken, in any letter case"),
-    ],
+@api(
+    "register",
+    "Create an account (a name taken in any letter case is a 409)",
+    status=201,
+    reply=UserReply,
+    body=RegisterBody,
+    errors=(409, 429),
 )
 async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, RegisterBody)
@@ -85,15 +79,12 @@ async def register(request: Request) -> HTTPResponse:
 
 
 @bp.post("/login")
-@openapi.definition(
-    body=json_body(LoginBody),
-    summary="A token for a registered user",
-    response=[
-        reply(200, TokenReply, "an access token"),
-        *BAD_BODY,
-        error(401, "invalid_credentials: wrong username or password"),
-        error(429, "rate_limited: too many attempts for this name or address; see Retry-After"),
-    ],
+@api(
+    "login",
+    "A token for a registered user",
+    reply=TokenReply,
+    body=LoginBody,
+    errors=("InvalidCredentials", 429),
 )
 async def login(request: Request) -> HTTPResponse:
     body = parse_body(request, LoginBody)
@@ -110,10 +101,13 @@ async def login(request: Request) -> HTTPResponse:
 
 
 @bp.post("/guest")
-@openapi.definition(
-    body=json_body(GuestBody, required=False),
-    summary="A token for a new guest user",
-    response=[reply(201, TokenReply, "an access token for a new guest"), *BAD_BODY],
+@api(
+    "guest",
+    "A token for a new guest user",
+    status=201,
+    reply=TokenReply,
+    body=GuestBody,
+    body_required=False,
 )
 async def guest(request: Request) -> HTTPResponse:
     # An empty body is fine here: the display name is optional.
@@ -124,10 +118,12 @@ async def guest(request: Request) -> HTTPResponse:
 
 
 @bp.post("/logout")
-@openapi.definition(
-    summary="Revoke the caller's token everywhere",
-    secured={"token": []},
-    response=[reply(204, None, "revoked; its WebSockets close with 4401"), BAD_TOKEN],
+@api(
+    "logout",
+    "Revoke the caller's token everywhere",
+    status=204,
+    description="revoked; its WebSockets close with 4401",
+    secured=True,
 )
 async def logout(request: Request, principal: Principal) -> HTTPResponse:
     ctx = request.app.ctx
@@ -136,11 +132,7 @@ async def logout(request: Request, principal: Principal) -> HTTPResponse:
 
 
 @bp.get("/me")
-@openapi.definition(
-    summary="The caller's user",
-    secured={"token": []},
-    response=[reply(200, UserReply, "the caller"), BAD_TOKEN],
-)
+@api("me", "The caller's user", reply=UserReply, secured=True)
 async def me(request: Request, principal: Principal) -> HTTPResponse:
     user = await User.get(id=principal.user_id)
     return json({"user": users.user_json(user)})
