@@ -274,9 +274,12 @@ def _operation(doc: Api, param_names: list[str]) -> dict[str, Any]:
     return op
 
 
-def documented_routes(app: Sanic[Any, Any]) -> Iterable[tuple[str, str, list[str], Api | None]]:
-    """(method, path, path parameter names, its Api or None) of every HTTP route but
-    the automatic HEAD/OPTIONS ones."""
+Described = tuple[str, str, list[str], Api | None, str]
+
+
+def documented_routes(app: Sanic[Any, Any]) -> Iterable[Described]:
+    """(method, path, path parameter names, its Api or None, route name) of every HTTP
+    route but the automatic HEAD/OPTIONS ones."""
     for route in app.router.routes:
         if route.extra.websocket:
             continue
@@ -285,14 +288,14 @@ def documented_routes(app: Sanic[Any, Any]) -> Iterable[tuple[str, str, list[str
         for method in sorted(route.methods):
             if method in ("HEAD", "OPTIONS") and doc is None:
                 continue
-            yield method, path, names, doc
+            yield method, path, names, doc, route.name
 
 
 def build_spec(app: Sanic[Any, Any]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     # A body's schema is what its validator accepts, a reply's what the server writes.
     models: dict[type[BaseModel], JsonSchemaMode] = {Error: "serialization"}
-    for method, path, names, doc in documented_routes(app):
+    for method, path, names, doc, _ in documented_routes(app):
         if doc is None:
             continue
         paths.setdefault(path, {})[method.lower()] = _operation(doc, names)

@@ -80,7 +80,9 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
     secured=True,
 )
 async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
-    query = validate(ListQuery, {k: v[0] for k, v in request.args.items()})
+    # Blank values kept: `?limit=` is a bad limit (422), not a missing one.
+    args = request.get_args(keep_blank_values=True)
+    query = validate(ListQuery, {k: v[0] for k, v in args.items()})
     return json(
         await service.list_polls(principal=principal, limit=query.limit, offset=query.offset)
     )
