@@ -89,7 +89,7 @@ def configure(app: App, settings: Settings) -> None:
     app.config.API_TITLE = "livepolls"
     app.config.API_VERSION = "1.0.0"
     app.config.API_DESCRIPTION = (
-        "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md and docs/asyncapi.yaml."
+        "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md and docs/asyncapi.json."
     )
 
 
