@@ -137,13 +137,13 @@ def allowed_methods(request: Request) -> list[str]:
     """The methods the router serves on this request's path. Sanic names them for a
     static path only; for `/polls/<poll_id>` its NoMethod carries none, so ask it."""
     router = request.app.router
-    allowed = []
+    allowed: list[str] = []
     for method in sorted(router.ALLOWED_METHODS):
         try:
             router.get(request.path, method, request.headers.getone("host", None))
         except SanicException:
             continue
-        allowed.append(method)
+        allowed.append(str(method))
     return allowed
 
 

@@ -70,10 +70,10 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
     n = len(options) if isinstance(options, list) else None
     if isinstance(max_choices, float) and max_choices.is_integer():
         max_choices = int(max_choices)  # JSON's 3.0 is the integer 3
-    if type(max_choices) is int and max_choices != 1:
-        # Valid only for a multiple-choice poll with at least that many options.
-        if kind != "multiple" or n is None or max_choices > n:
-            return False
+    # More than 1: valid only for a multiple-choice poll with at least that many options.
+    many = type(max_choices) is int and max_choices != 1
+    if many and (kind != "multiple" or n is None or max_choices > n):
+        return False
     # New options keep a stored multiple poll's max_choices, which may exceed them.
     if partial and n is not None and "max_choices" not in body and kind != "single":
         return False

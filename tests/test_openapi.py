@@ -114,9 +114,7 @@ def test_spec_describes_bodies_errors_and_links(app: Sanic) -> None:
     assert links["GetPoll"]["parameters"] == {"poll_id": "$response.body#/id"}
     param = spec["paths"]["/polls/{poll_id}"]["get"]["parameters"][0]
     assert param["schema"]["type"] == "integer"
-    operation_ids = [
-        op["operationId"] for item in spec["paths"].values() for op in item.values()
-    ]
+    operation_ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()]
     assert linked <= set(operation_ids)
     assert len(operation_ids) == len(set(operation_ids))
 

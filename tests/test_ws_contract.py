@@ -108,7 +108,8 @@ async def test_a_real_session_speaks_the_document(
         ack = await request(audience, type="VOTE", poll_id=poll["id"], option_ids=[option])
         assert ack["type"] == "VOTE_ACK"
         await viewer.recv_until(lambda m: m["type"] == "RESULTS")
-        await request(audience, type="VOTE", poll_id=secret["id"], option_ids=[secret["options"][0]["id"]])
+        first = secret["options"][0]["id"]
+        await request(audience, type="VOTE", poll_id=secret["id"], option_ids=[first])
         await audience.recv_until(lambda m: m["type"] == "RESULTS" and m["counts"] is None)
         assert (await request(audience, type="PING"))["type"] == "PONG"
         error = await request(audience, type="VOTE", poll_id=poll["id"], option_ids=[option + 99])

@@ -315,7 +315,9 @@ def build_spec(app: Sanic[Any, Any]) -> dict[str, Any]:
         "components": {
             "schemas": dict(sorted(schemas["$defs"].items())),
             "responses": {name: _error_response(name) for name in ERRORS},
-            "securitySchemes": {SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }
 

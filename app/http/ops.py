@@ -8,7 +8,6 @@ from collections.abc import Awaitable
 from typing import Literal
 
 from pydantic import BaseModel
-
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from app.polls.replies import Count, Id, Poll, Results
 
@@ -156,9 +156,11 @@ def message_type(model: type[BaseModel]) -> str:
 
 
 def document() -> dict[str, Any]:
-    models = [(m, "serialization") for m in SERVER_MESSAGES]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "serialization") for m in SERVER_MESSAGES
+    ]
     models += [(m, "validation") for m in CLIENT_MESSAGES]
-    _, schemas = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
+    _, schemas = models_json_schema(models, ref_template=REF)
     messages = {
         message_type(m): {
             "name": message_type(m),
