@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-mysql lint migrate migration bench-quick clean
+.PHONY: install browser run test test-mysql schemathesis lint migrate migration bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test-mysql: install browser
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test} \
 	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/9} \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## the OpenAPI document against a real server: schemathesis, every check and phase,
+## SCHEMATHESIS_MAX_EXAMPLES (300) examples per operation (the default suite runs 25)
+schemathesis: install
+	SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-300} \
+	$(PY) -m pytest tests/test_openapi.py -k schemathesis -s -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

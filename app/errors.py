@@ -9,6 +9,9 @@
      ├── RateLimited         429 rate_limited (adds Retry-After)
      └── Unavailable         503 unavailable (adds Retry-After): a dependency is down
 
+Sanic's own refusals get the same body: an undeclared method on a known path is 405
+`method_not_allowed` with the `Allow` header RFC 9110 requires.
+
 Services raise these; HTTP handlers let them propagate to `render_error`, and the
 WebSocket loop sends the same `code` in an `ERROR` message. A database error that
 means the database is unreachable, hung or locked (`app.db.is_outage`) is answered
@@ -22,7 +25,7 @@ import logging
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic.exceptions import MethodNotAllowed, SanicException
 from sanic.response import HTTPResponse, json
 
 from app.db import is_outage
@@ -129,6 +132,8 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         status = exc.status_code
         code = _SANIC_CODES.get(status, "bad_request")
         headers = dict(getattr(exc, "headers", None) or {})
+        if isinstance(exc, MethodNotAllowed) and "Allow" not in headers:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         body = ApiError(str(exc) or code.replace("_", " "), code=code).body()
         return json(body, status=status, headers=headers)
     request_id = request_ids.request_id(request)
@@ -139,6 +144,20 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         details={"request_id": request_id},
     ).body()
     return json(body, status=500, headers={"X-Request-ID": request_id})
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the router serves on this request's path. Sanic names them for a
+    static path only; for `/polls/<poll_id>` its NoMethod carries none, so ask it."""
+    router = request.app.router
+    allowed: list[str] = []
+    for method in sorted(router.ALLOWED_METHODS):
+        try:
+            router.get(request.path, method, request.headers.getone("host", None))
+        except SanicException:
+            continue
+        allowed.append(str(method))
+    return allowed
 
 
 def setup_errors(app: Sanic[Any, Any]) -> None:

@@ -14,7 +14,6 @@ import time
 from arq.connections import ArqRedis
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse
-from sanic_ext import openapi
 
 from app import metrics
 from app.auth import TokenVerifier, authenticate
@@ -23,7 +22,7 @@ from app.context import App, AppContext
 from app.db import close_db, open_db
 from app.errors import setup_errors
 from app.gc_tuning import tune_gc
-from app.http import auth, ops, polls
+from app.http import auth, docs, ops, polls
 from app.http.headers import setup_headers
 from app.http.request_ids import setup_request_ids
 from app.logs import setup_logging
@@ -61,17 +60,13 @@ def create_app(settings: Settings | object = None) -> App:
     setup_infrastructure(app, settings)
     setup_request_metrics(app)
     app.ext.add_dependency(Principal, authenticate)
-    app.ext.openapi.add_security_scheme("token", "http", scheme="bearer", bearer_format="JWT")
     app.blueprint(ops.bp)
     app.blueprint(auth.bp)
     app.blueprint(polls.bp)
     app.blueprint(ws_routes.bp)
     inbox.setup_inbox(app)
     app.blueprint(web_routes.bp)
-    # The WebSocket protocol is documented in PROTOCOL.md, not in the REST spec; the
-    # browser client's pages and files are not API at all.
-    openapi.exclude(bp=ws_routes.bp)
-    openapi.exclude(bp=web_routes.bp)
+    app.blueprint(docs.bp)
     return app
 
 
@@ -85,12 +80,14 @@ def configure(app: App, settings: Settings) -> None:
     app.config.PROXIES_COUNT = settings.proxies_count or None
     app.config.ACCESS_LOG = False
     app.config.MOTD = settings.app_env != "test"
-    app.config.OAS_URL_PREFIX = "/docs"
-    app.config.OAS_UI_DEFAULT = "swagger"
-    app.config.OAS_UI_REDOC = False
+    # The OpenAPI document and its page are app.http.docs's, not sanic-ext's generator.
+    app.config.OAS = False
     app.config.HEALTH = False
     app.config.API_TITLE = "livepolls"
-    app.config.API_DESCRIPTION = "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md."
+    app.config.API_VERSION = "1.0.0"
+    app.config.API_DESCRIPTION = (
+        "Live polls: REST API. The WebSocket protocol is in PROTOCOL.md and docs/asyncapi.json."
+    )
 
 
 def setup_infrastructure(app: App, settings: Settings) -> None:

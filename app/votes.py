@@ -71,18 +71,22 @@ def ballot_of(option_ids: object) -> str:
             "option_ids must be a non-empty list of option ids",
             details=[{"field": "option_ids", "message": "a non-empty list of integers"}],
         )
+    ids: list[int] = []
     for i, oid in enumerate(option_ids):
+        if type(oid) is float and oid.is_integer():  # JSON's 3.0 is the integer 3
+            oid = int(oid)
         if type(oid) is not int or not 0 < oid <= MAX_OPTION_ID:
             raise ValidationFailed(
                 "option ids are positive integers",
                 details=[{"field": f"option_ids[{i}]", "message": "must be an option id"}],
             )
-    if len(set(option_ids)) != len(option_ids):
+        ids.append(oid)
+    if len(set(ids)) != len(ids):
         raise ValidationFailed(
             "option ids must be distinct",
             details=[{"field": "option_ids", "message": "duplicate option id"}],
         )
-    return ",".join(str(o) for o in sorted(option_ids))
+    return ",".join(str(o) for o in sorted(ids))
 
 
 class VoteEngine:

@@ -366,8 +366,8 @@ async def test_openapi_documents_auth_bodies_and_replies(client: httpx.AsyncClie
     spec = (await client.get("/docs/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     expected = {
-        "/auth/register": {"201", "400", "409", "422"},
-        "/auth/login": {"200", "400", "401", "422", "429"},
+        "/auth/register": {"201", "400", "409", "413", "422", "429"},
+        "/auth/login": {"200", "400", "401", "413", "422", "429"},
     }
     for path, statuses in expected.items():
         post = spec["paths"][path]["post"]

@@ -66,7 +66,8 @@ def error_codes() -> dict[str, Path]:
                         values.append(v)
             for value in values:
                 code = _const_str(value)
-                if code is not None:
+                # Error codes are snake_case (protocol.md); `code=` also names join codes.
+                if code is not None and re.fullmatch(r"[a-z][a-z_]*", code):
                     found.setdefault(code, path)
     return found
 

@@ -7,12 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
-from sanic_ext import openapi
 
 from app import sessions, users
 from app.auth import revoke_token
 from app.http.bodies import json_object, parse_body, validate
-from app.http.docs import error, json_body, reply
+from app.http.docs import api
 from app.http.headers import never_cached
 from app.ratelimit import client_ip
 from app.tokens import Principal
@@ -66,19 +65,14 @@ class TokenReply(BaseModel):
     user: UserOut
 
 
-BAD_BODY = [error(400, "not a JSON object"), error(422, "invalid fields, named in details")]
-BAD_TOKEN = error(401, "missing, malformed, expired, forged or revoked token")
-
-
 @bp.post("/register")
-@openapi.definition(
-    body=json_body(RegisterBody),
-    summary="Create an account",
-    response=[
-        reply(201, UserReply, "the new account"),
-        *BAD_BODY,
-        error(409, "username_taken: the name is taken, in any letter case"),
-    ],
+@api(
+    "register",
+    "Create an account (a name taken in any letter case is a 409)",
+    status=201,
+    reply=UserReply,
+    body=RegisterBody,
+    errors=(409, 429),
 )
 async def register(request: Request) -> HTTPResponse:
     body = parse_body(request, RegisterBody)
@@ -94,15 +88,12 @@ async def register(request: Request) -> HTTPResponse:
 
 
 @bp.post("/login")
-@openapi.definition(
-    body=json_body(LoginBody),
-    summary="A token for a registered user",
-    response=[
-        reply(200, TokenReply, "access and refresh tokens"),
-        *BAD_BODY,
-        error(401, "invalid_credentials: wrong username or password"),
-        error(429, "rate_limited: too many attempts for this name or address; see Retry-After"),
-    ],
+@api(
+    "login",
+    "A token for a registered user",
+    reply=TokenReply,
+    body=LoginBody,
+    errors=("InvalidCredentials", 429),
 )
 async def login(request: Request) -> HTTPResponse:
     body = parse_body(request, LoginBody)
@@ -118,14 +109,14 @@ async def login(request: Request) -> HTTPResponse:
 
 
 @bp.post("/guest")
-@openapi.definition(
-    body=json_body(GuestBody, required=False),
-    summary="A token for a new guest user",
-    response=[
-        reply(201, TokenReply, "access and refresh tokens for a new guest"),
-        *BAD_BODY,
-        error(429, "rate_limited: too many new guests from this address; see Retry-After"),
-    ],
+@api(
+    "guest",
+    "A token for a new guest user",
+    status=201,
+    reply=TokenReply,
+    body=GuestBody,
+    body_required=False,
+    errors=(429,),
 )
 async def guest(request: Request) -> HTTPResponse:
     # An empty body is fine here: the display name is optional.
@@ -142,15 +133,13 @@ async def guest(request: Request) -> HTTPResponse:
 
 
 @bp.post("/refresh")
-@openapi.definition(
-    body=json_body(RefreshBody),
-    summary="Renew a session: new access and refresh tokens for the same user",
-    response=[
-        reply(200, TokenReply, "new tokens; the refresh token sent is spent"),
-        *BAD_BODY,
-        error(401, "unknown, expired, revoked or reused refresh token (reuse ends the session)"),
-        error(429, "rate_limited: too many renewals from this address or session"),
-    ],
+@api(
+    "refresh",
+    "Renew a session: new access and refresh tokens for the same user",
+    description="the refresh token sent is spent; presenting a spent one again ends its session",
+    reply=TokenReply,
+    body=RefreshBody,
+    errors=(401, 429),
 )
 async def refresh(request: Request) -> HTTPResponse:
     body = parse_body(request, RefreshBody)
@@ -165,10 +154,12 @@ async def refresh(request: Request) -> HTTPResponse:
 
 
 @bp.post("/logout")
-@openapi.definition(
-    summary="Revoke the caller's token everywhere and end its session",
-    secured={"token": []},
-    response=[reply(204, None, "revoked; its WebSockets close with 4401"), BAD_TOKEN],
+@api(
+    "logout",
+    "Revoke the caller's token everywhere and end its session",
+    status=204,
+    description="revoked; its WebSockets close with 4401",
+    secured=True,
 )
 async def logout(request: Request, principal: Principal) -> HTTPResponse:
     ctx = request.app.ctx
@@ -179,11 +170,7 @@ async def logout(request: Request, principal: Principal) -> HTTPResponse:
 
 
 @bp.get("/me")
-@openapi.definition(
-    summary="The caller's user",
-    secured={"token": []},
-    response=[reply(200, UserReply, "the caller"), BAD_TOKEN],
-)
+@api("me", "The caller's user", reply=UserReply, secured=True)
 async def me(request: Request, principal: Principal) -> HTTPResponse:
     user = await User.get(id=principal.user_id)
     return json({"user": users.user_json(user)})

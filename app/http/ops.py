@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable
+from typing import Literal
 
+from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
-from sanic_ext import openapi
 
 from app.db import ping_db
+from app.http.docs import api
 from app.http.headers import never_cached
 from app.metrics import render
 
@@ -20,15 +22,30 @@ never_cached(bp)
 READY_TIMEOUT_S = 2.0
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+    pid: int
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, Literal["ok"]]
+
+
 @bp.get("/healthz")
-@openapi.summary("Liveness: 200 while the process runs")
+@api("healthz", "Liveness: 200 while the process runs", reply=Health)
 async def healthz(request: Request) -> HTTPResponse:
     # The pid tells which worker answered, for operators and the multi-worker tests.
     return json({"status": "ok", "pid": os.getpid()})
 
 
 @bp.get("/readyz")
-@openapi.summary("Readiness: 200 when the database and Redis answer, else 503 naming which")
+@api(
+    "readyz",
+    "Readiness: 200 when the database and Redis answer, else 503 naming which",
+    reply=Ready,
+    errors=("NotReady",),
+)
 async def readyz(request: Request) -> HTTPResponse:
     async def check(name: str, probe: Awaitable[object]) -> tuple[str, str | None]:
         try:
@@ -58,7 +75,12 @@ async def readyz(request: Request) -> HTTPResponse:
 
 
 @bp.get("/metrics")
-@openapi.summary("Prometheus metrics merged from every process")
+@api(
+    "metrics",
+    "Prometheus metrics merged from every process",
+    reply="text/plain",
+    description="the Prometheus text format",
+)
 async def metrics(request: Request) -> HTTPResponse:
     body, content_type = render()
     return raw(body, content_type=content_type)

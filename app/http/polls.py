@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
-from sanic_ext import openapi
 
 from app.http.bodies import json_object, parse_body, validate
+from app.http.docs import api, link
 from app.http.headers import never_cached
 from app.polls import service
+from app.polls.replies import ClosedPoll, Poll, PollList, PollView, Results, VoteReceipt
 from app.polls.schemas import CreatePoll, PatchPoll
 from app.tokens import Principal
+from app.votes import MAX_OPTION_ID
 
 bp = Blueprint("polls", url_prefix="/polls")
 never_cached(bp)
-SECURED: dict[str, list[str]] = {"token": []}
+
+BY_ID = {"poll_id": "$response.body#/id"}
+# Every operation on the poll POST /polls creates (for clients and stateful testing).
+CREATED_LINKS = {
+    "GetPoll": link("getPoll", "the new poll", **BY_ID),
+    "GetPollByCode": link("getPollByCode", "the new poll by its code", code="$response.body#/code"),
+    "PatchPoll": link("patchPoll", "edit it while a draft", **BY_ID),
+    "OpenPoll": link("openPoll", "open the draft", **BY_ID),
+    "ClosePoll": link("closePoll", "close it", **BY_ID),
+    "DeletePoll": link("deletePoll", "delete it", **BY_ID),
+    "GetResults": link("getResults", "its results", **BY_ID),
+    "Vote": {
+        **link("vote", "vote for its first option", **BY_ID),
+        "requestBody": {"option_ids": ["$response.body#/options/0/id"]},
+    },
+}
 
 
 class ListQuery(BaseModel):
@@ -25,11 +44,25 @@ class ListQuery(BaseModel):
 
 
 class VoteBody(BaseModel):
-    option_ids: list[int]
+    """Documentation of the ballot (app.votes.ballot_of checks it, for WebSocket too)."""
+
+    option_ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_OPTION_ID)]],
+        Field(min_length=1, json_schema_extra={"uniqueItems": True}),
+    ]
 
 
 @bp.post("")
-@openapi.definition(body=CreatePoll, summary="Create a poll", response=201, secured=SECURED)
+@api(
+    "createPoll",
+    "Create a poll (registered users)",
+    status=201,
+    reply=Poll,
+    body=CreatePoll,
+    errors=(403, 429, 503),
+    secured=True,
+    links=CREATED_LINKS,
+)
 async def create(request: Request, principal: Principal) -> HTTPResponse:
     body = parse_body(request, CreatePoll)
     ctx = request.app.ctx
@@ -40,18 +73,31 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
 
 
 @bp.get("")
-@openapi.definition(summary="My polls, newest first", secured=SECURED)
-@openapi.parameter("limit", int, "query")
-@openapi.parameter("offset", int, "query")
+@api(
+    "listPolls",
+    "My polls, newest first",
+    reply=PollList,
+    query=ListQuery,
+    errors=(403, 422),
+    secured=True,
+)
 async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
-    query = validate(ListQuery, {k: v[0] for k, v in request.args.items()})
+    # Blank values kept: `?limit=` is a bad limit (422), not a missing one.
+    args = request.get_args(keep_blank_values=True)
+    query = validate(ListQuery, {k: v[0] for k, v in args.items()})
     return json(
         await service.list_polls(principal=principal, limit=query.limit, offset=query.offset)
     )
 
 
 @bp.get("/<poll_id>")
-@openapi.definition(summary="A poll, its results (when visible) and my vote", secured=SECURED)
+@api(
+    "getPoll",
+    "A poll, its results (when visible) and my vote",
+    reply=PollView,
+    errors=(404,),
+    secured=True,
+)
 async def get_poll(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     poll = await service.find_readable_poll(
         principal=principal, poll_id=service.parse_poll_id(poll_id)
@@ -62,7 +108,13 @@ async def get_poll(request: Request, poll_id: str, principal: Principal) -> HTTP
 
 
 @bp.get("/code/<code>")
-@openapi.definition(summary="A poll by its join code (case-insensitive)", secured=SECURED)
+@api(
+    "getPollByCode",
+    "A poll by its join code (case-insensitive)",
+    reply=PollView,
+    errors=(404,),
+    secured=True,
+)
 async def get_by_code(request: Request, code: str, principal: Principal) -> HTTPResponse:
     poll = await service.find_readable_poll(principal=principal, code=code)
     return json(
@@ -71,7 +123,14 @@ async def get_by_code(request: Request, code: str, principal: Principal) -> HTTP
 
 
 @bp.patch("/<poll_id>")
-@openapi.definition(body=PatchPoll, summary="Edit a draft", secured=SECURED)
+@api(
+    "patchPoll",
+    "Edit a draft (owner); fields not sent keep their values",
+    reply=Poll,
+    body=PatchPoll,
+    errors=(403, 404, 409),
+    secured=True,
+)
 async def patch(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     body = parse_body(request, PatchPoll)
     return json(
@@ -85,7 +144,13 @@ async def patch(request: Request, poll_id: str, principal: Principal) -> HTTPRes
 
 
 @bp.post("/<poll_id>/open")
-@openapi.definition(summary="Open a draft", secured=SECURED)
+@api(
+    "openPoll",
+    "Open a draft (owner)",
+    reply=Poll,
+    errors=(403, 404, 409, 422),
+    secured=True,
+)
 async def open_(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     ctx = request.app.ctx
     return json(
@@ -99,7 +164,13 @@ async def open_(request: Request, poll_id: str, principal: Principal) -> HTTPRes
 
 
 @bp.post("/<poll_id>/close")
-@openapi.definition(summary="Close now; a closed poll returns its final results", secured=SECURED)
+@api(
+    "closePoll",
+    "Close now (owner); a closed poll returns its final results",
+    reply=ClosedPoll,
+    errors=(403, 404, 409),
+    secured=True,
+)
 async def close(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     return json(
         await service.close_poll(
@@ -112,7 +183,14 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
 
 
 @bp.delete("/<poll_id>")
-@openapi.definition(summary="Delete a poll", response=204, secured=SECURED)
+@api(
+    "deletePoll",
+    "Delete a poll (owner)",
+    status=204,
+    description="deleted",
+    errors=(403, 404),
+    secured=True,
+)
 async def delete(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     await service.delete_poll(
         redis=request.app.ctx.redis.client,
@@ -123,7 +201,13 @@ async def delete(request: Request, poll_id: str, principal: Principal) -> HTTPRe
 
 
 @bp.get("/<poll_id>/results")
-@openapi.definition(summary="Results, per results_visibility", secured=SECURED)
+@api(
+    "getResults",
+    "Results, per results_visibility (the owner always)",
+    reply=Results,
+    errors=(403, 404, 409),
+    secured=True,
+)
 async def results(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     return json(
         await service.poll_results(
@@ -135,8 +219,13 @@ async def results(request: Request, poll_id: str, principal: Principal) -> HTTPR
 
 
 @bp.post("/<poll_id>/votes")
-@openapi.definition(
-    body=VoteBody, summary="Vote (same rules as the WebSocket VOTE)", secured=SECURED
+@api(
+    "vote",
+    "Vote (same rules as the WebSocket VOTE)",
+    reply=VoteReceipt,
+    body=VoteBody,
+    errors=(403, 404, 409),
+    secured=True,
 )
 async def vote(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     body = json_object(request)

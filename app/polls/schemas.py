@@ -16,7 +16,18 @@ from models import Poll, PollOption
 
 MAX_OPTIONS = 20
 
-Label = Annotated[str, Field(min_length=1, max_length=200)]
+# `\S`: blank text strips to "" and fails min_length; the pattern says so in the schema.
+Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Question = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+Options = Annotated[
+    list[Label],
+    Field(
+        min_length=2,
+        max_length=MAX_OPTIONS,
+        description="distinct labels (in any letter case, ignoring surrounding spaces)",
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
 
 
 class PollFields(BaseModel):
@@ -24,14 +35,36 @@ class PollFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
-    question: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    options: Annotated[list[Label], Field(min_length=2, max_length=MAX_OPTIONS)] | None = None
+    question: Question | None = None
+    options: Options | None = None
     kind: Literal["single", "multiple"] | None = None
-    max_choices: Annotated[int, Field(ge=1, le=MAX_OPTIONS)] | None = None
+    max_choices: (
+        Annotated[
+            int,
+            Field(
+                ge=1,
+                le=MAX_OPTIONS,
+                description="1 for a single-choice poll; at most the number of options",
+            ),
+        ]
+        | None
+    ) = None
     allow_change: bool | None = None
     results_visibility: Literal["live", "after_close", "owner_only"] | None = None
     require_account: bool | None = None
-    closes_at: Annotated[AwareDatetime, Field(strict=False)] | None = None
+    closes_at: (
+        Annotated[AwareDatetime, Field(strict=False, description="a future time, with its offset")]
+        | None
+    ) = None
+
+    @field_validator("max_choices", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        """JSON has one number type: 3.0 is the integer 3 (JSON Schema says so too),
+        which strict mode would refuse. True stays a boolean, refused."""
+        if type(value) is float and value.is_integer():
+            return int(value)
+        return value
 
     @field_validator("options")
     @classmethod
@@ -53,13 +86,23 @@ class PollFields(BaseModel):
 
 
 class CreatePoll(PollFields):
-    question: Annotated[str, Field(min_length=1, max_length=500)]
-    options: Annotated[list[Label], Field(min_length=2, max_length=MAX_OPTIONS)]
+    question: Question
+    options: Options
     status: Literal["open", "draft"] = "open"
 
 
+def _not_null(schema: dict[str, Any]) -> None:
+    """PATCH refuses an explicit null (app.polls.service.patch_poll): drop the null
+    alternative pydantic writes for the optional fields."""
+    for prop in schema["properties"].values():
+        alternatives = [a for a in prop.pop("anyOf", ()) if a != {"type": "null"}]
+        if len(alternatives) == 1:
+            prop.update(alternatives[0])
+        prop.pop("default", None)
+
+
 class PatchPoll(PollFields):
-    pass
+    model_config = ConfigDict(json_schema_extra=_not_null)
 
 
 @dataclass(frozen=True, slots=True)

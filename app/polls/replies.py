@@ -1,0 +1,88 @@
+"""The JSON the poll API answers with (PROTOCOL.md `Poll`, `Results`, ...), as models.
+
+Documentation, not serialization: `schemas.poll_json` and `results_json` build the
+replies, these models give the OpenAPI document (app/http/docs.py) and the WebSocket
+message schemas (app/ws/contract.py) their schemas. tests/test_openapi.py runs
+schemathesis, which checks every reply against them, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.polls.codes import ALPHABET
+
+Id = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+# The counts object's keys: option ids written as JSON object keys.
+OptionKey = Annotated[str, Field(pattern=r"^[1-9][0-9]*$")]
+
+
+class Reply(BaseModel):
+    # Closed shapes: a field the server adds without documenting it fails the tests.
+    model_config = ConfigDict(extra="forbid")
+
+
+class PollOption(Reply):
+    id: Id
+    label: str
+    position: Count
+
+
+class Poll(Reply):
+    """A poll as everybody sees it."""
+
+    id: Id
+    code: Annotated[str, Field(pattern=f"^[{ALPHABET}]{{6}}$")]
+    question: str
+    kind: Literal["single", "multiple"]
+    max_choices: Id
+    options: list[PollOption]
+    allow_change: bool
+    results_visibility: Literal["live", "after_close", "owner_only"]
+    require_account: bool
+    status: Literal["draft", "open", "closed"]
+    owner_id: Id
+    created_at: datetime
+    opened_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+
+
+class Results(Reply):
+    """A tally: `total` ballots, `counts` per option id (every option, zeros included);
+    `seq` grows by one with every accepted or changed ballot."""
+
+    poll_id: Id
+    status: Literal["open", "closed"]
+    seq: Count
+    total: Count
+    counts: dict[OptionKey, Count]
+
+
+class PollView(Reply):
+    """A poll, its results when visible to the caller, and the caller's ballot."""
+
+    poll: Poll
+    results: Results | None
+    my_vote: list[Id] | None
+
+
+class PollList(Reply):
+    items: list[Poll]
+    total: Count
+
+
+class ClosedPoll(Reply):
+    """The closed poll and its final results."""
+
+    poll: Poll
+    results: Results
+
+
+class VoteReceipt(Reply):
+    status: Literal["accepted", "changed", "unchanged"]
+    seq: Count

@@ -1,0 +1,235 @@
+"""The WebSocket messages of PROTOCOL.md as models, and their AsyncAPI 3 document.
+
+`docs/asyncapi.json` is `document()` written out (`python -m app.ws.contract`);
+tests/test_ws_contract.py fails when the two differ, validates every frame a real
+session receives against the document's schemas, and fails when the server code can
+send a message type the document has no schema for. `Poll` and `Results` are the
+REST API's models (app.polls.replies), so both documents say the same.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from app.polls.replies import Count, Id, Poll, Results
+
+DOCUMENT = Path(__file__).resolve().parent.parent.parent / "docs" / "asyncapi.json"
+REF = "#/components/schemas/{model}"
+
+Ref = Annotated[str, Field(max_length=64, description="the client's ref, echoed")] | None
+ErrorCode = Literal[
+    "bad_message",
+    "unknown_type",
+    "not_found",
+    "poll_not_open",
+    "already_voted",
+    "invalid_option",
+    "too_many_choices",
+    "account_required",
+    "rate_limited",
+    "internal_error",
+    # AUTH: a bad or expired token, another user's token
+    "unauthorized",
+    "forbidden",
+]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- server -> client ----------------------------------------------------------------------
+
+
+class Joined(Message):
+    """You are in the room; `results` is null when hidden from you."""
+
+    type: Literal["JOINED"]
+    ref: Ref
+    poll: Poll
+    results: Results | None
+    my_vote: list[Id] | None
+    viewers: Count
+
+
+class Left(Message):
+    """You left the room (or its poll was deleted: `ref` null)."""
+
+    type: Literal["LEFT"]
+    ref: Ref
+    poll_id: Id
+
+
+class VoteAck(Message):
+    type: Literal["VOTE_ACK"]
+    ref: Ref
+    poll_id: Id
+    status: Literal["accepted", "changed", "unchanged"]
+    seq: Count
+
+
+class ResultsMessage(Message):
+    """The live tally of a joined room, coalesced; `counts` null when hidden."""
+
+    type: Literal["RESULTS"]
+    poll_id: Id
+    seq: Count
+    total: Count
+    counts: dict[Annotated[str, Field(pattern=r"^[1-9][0-9]*$")], Count] | None
+
+
+class Presence(Message):
+    type: Literal["PRESENCE"]
+    poll_id: Id
+    viewers: Count
+
+
+class PollUpdated(Message):
+    """The poll opened, closed or changed; on close `results` is final when visible."""
+
+    type: Literal["POLL_UPDATED"]
+    poll: Poll
+    results: Results | None
+
+
+class ErrorMessage(Message):
+    type: Literal["ERROR"]
+    ref: Ref
+    code: ErrorCode
+    message: str
+
+
+class Pong(Message):
+    type: Literal["PONG"]
+    ref: Ref
+
+
+class Authed(Message):
+    """The socket runs on the renewed token now (it keeps its rooms) until it expires."""
+
+    type: Literal["AUTHED"]
+    ref: Ref
+    expires_in: Count
+
+
+# --- client -> server ----------------------------------------------------------------------
+
+
+class Request(BaseModel):
+    # Unknown fields are ignored by the server; a bad `ref` or field is an ERROR.
+    ref: Ref = None
+
+
+class JoinPoll(Request):
+    """Join by `poll_id` or by `code`."""
+
+    type: Literal["JOIN_POLL"]
+    poll_id: Id | None = None
+    code: Annotated[str, Field(max_length=16)] | None = None
+
+
+class LeavePoll(Request):
+    type: Literal["LEAVE_POLL"]
+    poll_id: Id
+
+
+class Vote(Request):
+    type: Literal["VOTE"]
+    poll_id: Id
+    option_ids: Annotated[list[Id], Field(min_length=1)]
+
+
+class Ping(Request):
+    type: Literal["PING"]
+
+
+class Auth(Request):
+    """Renew the socket's token in band, before the old one expires (same user only)."""
+
+    type: Literal["AUTH"]
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+SERVER_MESSAGES: tuple[type[Message], ...] = (
+    Joined,
+    Left,
+    VoteAck,
+    ResultsMessage,
+    Presence,
+    PollUpdated,
+    ErrorMessage,
+    Pong,
+    Authed,
+)
+CLIENT_MESSAGES: tuple[type[Request], ...] = (JoinPoll, LeavePoll, Vote, Ping, Auth)
+
+
+def message_type(model: type[BaseModel]) -> str:
+    return str(model.model_fields["type"].annotation.__args__[0])  # type: ignore[union-attr]
+
+
+def document() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "serialization") for m in SERVER_MESSAGES
+    ]
+    models += [(m, "validation") for m in CLIENT_MESSAGES]
+    _, schemas = models_json_schema(models, ref_template=REF)
+    messages = {
+        message_type(m): {
+            "name": message_type(m),
+            "contentType": "application/json",
+            "payload": {"$ref": REF.format(model=m.__name__)},
+        }
+        for m in (*SERVER_MESSAGES, *CLIENT_MESSAGES)
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "livepolls WebSocket",
+            "version": "1.0.0",
+            "description": "GET /ws (PROTOCOL.md): JSON text frames of at most 64 KiB.",
+        },
+        "channels": {
+            "ws": {
+                "address": "/ws",
+                "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+            }
+        },
+        "operations": {
+            "receive": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/ws"},
+                "summary": "messages the client sends",
+                "messages": [
+                    {"$ref": f"#/channels/ws/messages/{message_type(m)}"} for m in CLIENT_MESSAGES
+                ],
+            },
+            "send": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/ws"},
+                "summary": "messages the server sends",
+                "messages": [
+                    {"$ref": f"#/channels/ws/messages/{message_type(m)}"} for m in SERVER_MESSAGES
+                ],
+            },
+        },
+        "components": {
+            "messages": messages,
+            "schemas": dict(sorted(schemas["$defs"].items())),
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    DOCUMENT.write_text(render())
+    sys.stdout.write(f"wrote {DOCUMENT}\n")

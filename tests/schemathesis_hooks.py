@@ -1,0 +1,123 @@
+"""Schemathesis hooks for tests/test_openapi.py (loaded through SCHEMATHESIS_HOOKS).
+
+Authentication: every token comes from the API itself, a new registered account per
+fetch, so a fuzzed `POST /auth/logout` (which revokes all of its user's tokens) costs
+one refetch on the next 401 and never the rest of the run.
+
+Positive cases only, the poll bodies' rules JSON Schema cannot state and the spec
+states in words: labels distinct ignoring letter case and surrounding spaces, a
+single-choice poll's `max_choices` is 1 and a multiple one's at most its number of
+options, `closes_at` in the future. A positive case that breaks one of them is not
+schema-valid data the server wrongly refuses, so it is dropped, not sent. Negative
+cases and every check are untouched.
+
+Likewise a positive ballot for a poll that exists names that poll's options (up to
+its max_choices): which ids are valid depends on the poll, not on the schema, and a
+ballot of another poll's options is rightly a 422 `invalid_option`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import schemathesis
+from schemathesis import Case
+
+BASE_URL = os.environ.get("LIVEPOLLS_BASE_URL", "")
+PASSWORD = "schemathesis-password"
+
+
+@schemathesis.auth()
+class FreshAccount:
+    """A bearer token of a new registered account."""
+
+    def get(self, case: Case, ctx: Any) -> str:
+        name = "st" + uuid.uuid4().hex[:20]
+        with httpx.Client(base_url=BASE_URL, timeout=30) as client:
+            client.post("/auth/register", json={"username": name, "password": PASSWORD})
+            r = client.post("/auth/login", json={"username": name, "password": PASSWORD})
+            r.raise_for_status()
+            return str(r.json()["access_token"])
+
+    def set(self, case: Case, data: str, ctx: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+def _future(value: Any) -> bool:
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return True  # not ours to judge: the server must refuse it
+    # A minute of margin: the request must still be in the future on arrival.
+    return when.tzinfo is None or when > datetime.now(UTC) + timedelta(minutes=1)
+
+
+def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
+    """Whether a poll body keeps the rules above; for a patch, also whether that can be
+    told without the stored poll (its kind and options), else it is dropped too."""
+    if not isinstance(body, dict):
+        return True
+    options = body.get("options")
+    if isinstance(options, list) and all(isinstance(o, str) for o in options):
+        labels = [o.strip().casefold() for o in options]
+        if len(set(labels)) != len(labels):
+            return False
+    kind, max_choices = body.get("kind"), body.get("max_choices")
+    n = len(options) if isinstance(options, list) else None
+    if isinstance(max_choices, float) and max_choices.is_integer():
+        max_choices = int(max_choices)  # JSON's 3.0 is the integer 3
+    # More than 1: valid only for a multiple-choice poll with at least that many options.
+    many = type(max_choices) is int and max_choices != 1
+    if many and (kind != "multiple" or n is None or max_choices > n):
+        return False
+    # New options keep a stored multiple poll's max_choices, which may exceed them.
+    if partial and n is not None and "max_choices" not in body and kind != "single":
+        return False
+    closes_at = body.get("closes_at")
+    return closes_at is None or _future(closes_at)
+
+
+def _positive(case: Case) -> bool:
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
+@schemathesis.hook("filter_case").apply_to(method="POST", path="/polls")
+def create_rules(context: Any, case: Case) -> bool:
+    return not _positive(case) or poll_body_rules_hold(case.body, partial=False)
+
+
+@schemathesis.hook("filter_case").apply_to(method="PATCH", path="/polls/{poll_id}")
+def patch_rules(context: Any, case: Case) -> bool:
+    return not _positive(case) or poll_body_rules_hold(case.body, partial=True)
+
+
+_reader: list[str] = []
+
+
+def _poll(poll_id: Any) -> dict[str, Any] | None:
+    if not _reader:
+        _reader.append(FreshAccount().get(None, None))  # type: ignore[arg-type]
+    with httpx.Client(base_url=BASE_URL, timeout=30) as client:
+        r = client.get(f"/polls/{poll_id}", headers={"Authorization": f"Bearer {_reader[0]}"})
+    return r.json()["poll"] if r.status_code == 200 else None
+
+
+@schemathesis.hook("map_case").apply_to(method="POST", path="/polls/{poll_id}/votes")
+def ballot_of_the_poll(context: Any, case: Case) -> Case:
+    body = case.body
+    if not _positive(case) or not isinstance(body, dict):
+        return case
+    chosen = body.get("option_ids")
+    poll = _poll((case.path_parameters or {}).get("poll_id"))
+    if poll is None or not isinstance(chosen, list) or not poll["options"]:
+        return case
+    ids = [o["id"] for o in poll["options"]]
+    limit = 1 if poll["kind"] == "single" else poll["max_choices"]
+    picked = list(dict.fromkeys(ids[int(x) % len(ids)] for x in chosen))[:limit]
+    case.body = {**body, "option_ids": picked}
+    return case
