@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
     ws_messages_per_s: int = Field(50, ge=1)
     ws_max_bad_messages: int = Field(20, ge=1)
+    # Rooms one socket may be in at once (as Centrifugo's default channel limit).
+    ws_max_rooms: int = Field(128, ge=1, le=10_000)
     # A socket silent this long is pinged; silent another interval, it is dropped
     # (app/ws/keepalive.py): a vanished phone leaves its rooms 30-45 s after its last byte.
     ws_ping_interval_s: float = Field(15.0, gt=0, le=3600)

@@ -57,6 +57,10 @@ WS_FRAMES_SENT = Counter("livepolls_ws_frames_sent_total", "WebSocket frames sen
 WS_SLOW_DROPPED = Counter(
     "livepolls_ws_slow_clients_dropped_total", "Sockets dropped for staying too slow"
 )
+WS_FLOOD_DROPPED = Counter(
+    "livepolls_ws_flooding_clients_dropped_total",
+    "Sockets closed (1008) for sending far past their message budget",
+)
 BROADCAST_FLUSH = Histogram(
     "livepolls_broadcast_flush_seconds",
     "Time to hand one room's RESULTS frame to all its local sockets",

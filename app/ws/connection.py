@@ -6,7 +6,13 @@ replies and notices queue in order (bounded), while RESULTS frames are "owed" pe
 room and replaced by newer ones, so a slow phone skips stale tallies but always
 ends with the latest. The hub's sweeper retries behind sockets and drops one that
 stays over the limit for `slow_socket_s`. The room broadcast therefore never awaits
-a socket: `for ws in room: await ws.send(...)` is exactly what this avoids.
+a socket: `for ws in room: await ws.send(...)` is exactly what this avoids. Every
+reply goes this way, pongs to the peer's WebSocket pings included (`heard_control`):
+a peer that sends and never reads fills its own buffers, never the process.
+
+Input has a budget, `ws_messages_per_s` messages a second, pings and pongs counted
+like messages. A peer that backs off when refused loses nothing; one that keeps
+sending past the budget is flooding and is closed with 1008 (`over_limit`).
 """
 
 from __future__ import annotations
@@ -23,8 +29,12 @@ from websockets.protocol import State
 from app import metrics
 from app.config import Settings
 from app.tokens import Principal
+from app.ws.frames import pong_frame
 
 MAX_BACKLOG_FRAMES = 256
+# Refused messages leak away at the message rate; a socket whose refusals outrun
+# that by this many seconds of budget is closed (twice the rate sustained: 2 s).
+FLOOD_BUDGET_S = 2
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
@@ -47,6 +57,8 @@ class Connection:
         "_behind_since",
         "_bucket",
         "_bucket_at",
+        "_excess",
+        "_excess_at",
         "_owed",
         "_settings",
         "bad_messages",
@@ -80,11 +92,13 @@ class Connection:
         self._behind_since: float | None = None
         self._bucket = float(settings.ws_messages_per_s)
         self._bucket_at = time.monotonic()
+        self._excess = 0.0
+        self._excess_at = 0.0
         self.bad_messages = 0
         self.closed = False
         self.expiry: asyncio.TimerHandle | None = None
 
-    def arm_expiry(self, spawn: Callable[[Coroutine[Any, Any, None]], None]) -> None:
+    def arm_expiry(self, spawn: Callable[[Coroutine[Any, Any, None]], object]) -> None:
         """Close with 4401 when the socket's token expires, as on logout; an in-band
         AUTH with a renewed token moves the moment (app/ws/messages.py)."""
         if self.expiry is not None:
@@ -194,3 +208,25 @@ class Connection:
             return False
         self._bucket -= 1
         return True
+
+    def over_limit(self) -> None:
+        """Count a message refused for the rate limit (the caller tells the peer); drop
+        the socket once its refusals outrun their leak by `FLOOD_BUDGET_S` seconds'
+        worth: a client that reads its `rate_limited` errors slows down long before."""
+        now = time.monotonic()
+        rate = self._settings.ws_messages_per_s
+        self._excess = max(0.0, self._excess - (now - self._excess_at) * rate) + 1
+        self._excess_at = now
+        if self._excess > rate * FLOOD_BUDGET_S and not self.closed:
+            metrics.WS_FLOOD_DROPPED.inc()
+            self.drop("too many messages")
+
+    def heard_control(self, ping: bytes | None) -> None:
+        """A WebSocket ping (its payload) or pong (None) from the peer. It costs a message
+        of the budget: websockets would answer every ping at once, into a write buffer
+        the peer need never read. A ping within the budget gets its pong through
+        `send`; past it, none (RFC 6455 lets an endpoint skip pongs to a burst)."""
+        if not self.take_token():
+            self.over_limit()
+        elif ping is not None:
+            self.send(pong_frame(ping))

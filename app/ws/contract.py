@@ -34,6 +34,7 @@ ErrorCode = Literal[
     "account_required",
     "rate_limited",
     "internal_error",
+    "too_many_rooms",
     # AUTH: a bad or expired token, another user's token
     "unauthorized",
     "forbidden",

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 _FIN_TEXT = 0x81
+_FIN_PONG = 0x8A
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -23,6 +24,11 @@ def text_frame(payload: bytes) -> bytes:
     if n < 1 << 16:
         return struct.pack("!BBH", _FIN_TEXT, 126, n) + payload
     return struct.pack("!BBQ", _FIN_TEXT, 127, n) + payload
+
+
+def pong_frame(payload: bytes) -> bytes:
+    """The answer to a ping; its payload (at most 125 bytes, as in every control frame)."""
+    return bytes((_FIN_PONG, len(payload))) + payload
 
 
 def message_frame(message: dict[str, Any]) -> bytes:

@@ -11,6 +11,12 @@ huge rooms, to `broadcast_widen` times the last flush's duration and to at least
 once per flush (twice when some members may not see counts) and written to each
 socket without awaiting it (see connection.py). Each socket also remembers the last
 seq it was shown per room, so `seq` never goes backwards for a client.
+
+Leaving rooms (LEAVE_POLL, or the socket's end) takes the socket out of the hub's
+state at once, without awaiting; the Redis side (presence, unsubscribing emptied
+rooms) runs in a task the hub owns, bounded by `LEAVE_TIMEOUT_S`, so nothing that
+cancels the socket's handler (Sanic does when the peer vanishes) can cut it short
+and leave the socket counted in rooms it left. Both are idempotent.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from app.ws.presence import Presence
 log = logging.getLogger("livepolls.ws.hub")
 
 SWEEP_INTERVAL_S = 0.05
+# The Redis side of leaving rooms; past it (Redis away) presence entries expire anyway
+# (PRESENCE_TTL_S) and the pub/sub connection is rebuilt when Redis comes back.
+LEAVE_TIMEOUT_S = 10.0
 # A member that joined is shown no RESULTS until its JOINED snapshot went out.
 NOT_YET = 1 << 62
 
@@ -109,6 +118,8 @@ class Hub:
             *(c.close(CLOSE_GOING_AWAY, "server restarting") for c in list(self.connections)),
             return_exceptions=True,
         )
+        if self._spawned:  # sockets' leaves, closes: let them finish, boundedly
+            await asyncio.wait(set(self._spawned), timeout=LEAVE_TIMEOUT_S)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -140,22 +151,23 @@ class Hub:
             if not jti_conns:
                 del self._by_jti[conn.principal.jti]
 
-    async def unregister(self, conn: Connection) -> None:
+    def unregister(self, conn: Connection) -> asyncio.Task[None] | None:
+        """Forget the socket now, rooms included; returns the task that tells Redis."""
         if conn not in self.connections:
-            return
+            return None
         self.connections.discard(conn)
         self.keepalive.discard(conn)
         self.behind.discard(conn)
         self._forget_jti(conn)
         metrics.WS_CONNECTIONS.dec()
-        for poll_id in list(conn.rooms):
-            await self.leave(conn, poll_id)
+        return self._part(conn, list(conn.rooms))
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `coro` in the background, keeping a reference until it is done."""
         task = asyncio.get_running_loop().create_task(coro)
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
+        return task
 
     def room_of(self, poll_id: int | None = None, code: str | None = None) -> Room | None:
         if poll_id is None and code is not None:
@@ -172,10 +184,15 @@ class Hub:
             room.subscribed = asyncio.get_running_loop().create_future()
             try:
                 await self._pubsub.subscribe(keys.channel(self._redis, poll_id))
-            except Exception as exc:
-                room.subscribed.set_exception(exc)
+            except BaseException as exc:
+                # Cancelled too (the joiner's peer vanished): else the room would stay,
+                # memberless, and its next joiners would wait on it forever.
+                failed = exc if isinstance(exc, Exception) else ConnectionError("interrupted")
+                room.subscribed.set_exception(failed)
                 room.subscribed.exception()  # retrieved: joiners get it below
                 del self.rooms[poll_id]
+                if failed is not exc:  # the SUBSCRIBE may have gone out
+                    self.spawn(self._leave_redis(None, [], [poll_id]))
                 raise
             room.subscribed.set_result(None)
             self._codes[str(poll["code"])] = poll_id
@@ -203,28 +220,79 @@ class Hub:
             conn.send(frame, results_of=room.poll_id)
 
     async def leave(self, conn: Connection, poll_id: int) -> bool:
-        room = self.rooms.get(poll_id)
+        """LEAVE_POLL: False if `conn` was not in the room. Awaits Redis (shielded: a
+        cancelled caller leaves the room all the same)."""
         if poll_id not in conn.rooms:
             return False
-        conn.forget_room(poll_id)
-        if room is None:
-            return True
-        room.members.pop(conn, None)
-        await self.presence.leave(poll_id, conn.principal.user_id)
-        if not room.members:
-            await self._drop_room(room)
+        told = self._part(conn, [poll_id])
+        if told is not None:
+            await asyncio.shield(told)
         return True
 
-    async def _drop_room(self, room: Room) -> None:
+    def _part(self, conn: Connection, poll_ids: list[int]) -> asyncio.Task[None] | None:
+        """Take `conn` out of these rooms here and now (no await: nothing can cut it
+        short), dropping the rooms it leaves empty; Redis is told in a task."""
+        left, emptied = [], []
+        for poll_id in poll_ids:
+            if poll_id not in conn.rooms:
+                continue
+            conn.forget_room(poll_id)
+            room = self.rooms.get(poll_id)
+            if room is None:
+                continue
+            room.members.pop(conn, None)
+            left.append(poll_id)
+            if not room.members and self._forget_room(room):
+                emptied.append(poll_id)
+        if not left:
+            return None
+        return self.spawn(self._leave_redis(conn.principal.user_id, left, emptied))
+
+    async def _leave_redis(self, user_id: int | None, left: list[int], emptied: list[int]) -> None:
+        """Presence leaves for `user_id`'s rooms (one pipeline) and one UNSUBSCRIBE for
+        the emptied rooms that nobody joined again meanwhile."""
+        # Tasks: each presence leave moves the local count and queues its script in one
+        # step, so Redis sees this process's joins and leaves in order; they start now,
+        # whatever becomes of the rest.
+        leaves = asyncio.gather(
+            *(self.presence.leave(poll_id, user_id) for poll_id in left if user_id is not None),
+            return_exceptions=True,
+        )
+        failures: list[BaseException] = []
+        try:
+            async with asyncio.timeout(LEAVE_TIMEOUT_S):
+                # Checked and sent in one step (the command is written before the first
+                # suspension): a room joined again since cannot lose its subscription.
+                channels = [keys.channel(self._redis, p) for p in emptied if p not in self.rooms]
+                if channels:
+                    try:
+                        await self._pubsub.unsubscribe(*channels)
+                    except Exception as exc:
+                        failures.append(exc)
+                failures += [r for r in await leaves if isinstance(r, Exception)]
+        except TimeoutError as exc:
+            failures.append(exc)
+        if failures:
+            log.warning(
+                "%d Redis update(s) for leaving rooms failed (%r); presence expires by itself",
+                len(failures),
+                failures[0],
+            )
+
+    def _forget_room(self, room: Room) -> bool:
+        """Stop hosting the room here (its unsubscribe is the caller's)."""
         if self.rooms.get(room.poll_id) is not room:
-            return
+            return False
         del self.rooms[room.poll_id]
         self._codes.pop(str(room.poll["code"]), None)
         for timer in (room.timer, room.presence_timer):
             if timer is not None:
                 timer.cancel()
-        with contextlib.suppress(Exception):
-            await self._pubsub.unsubscribe(keys.channel(self._redis, room.poll_id))
+        return True
+
+    async def _drop_room(self, room: Room) -> None:
+        if self._forget_room(room):
+            await self._leave_redis(None, [], [room.poll_id])
 
     # --- incoming pub/sub --------------------------------------------------------------
 

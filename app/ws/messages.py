@@ -88,15 +88,24 @@ class MessageHandler:
         self._outage_logged_at = -REDIS_LOG_EVERY_S
 
     async def handle(self, conn: Connection, raw: str | bytes) -> None:
+        """Parsed before the rate limit is checked, so that even `rate_limited` echoes
+        the message's `ref` (a flood is closed by the budget long before parsing it
+        could cost much: see Connection.over_limit)."""
+        ref = None
         try:
-            if not conn.take_token():
-                raise ApiError("slow down: too many messages", code="rate_limited")
             message = _parse(raw)
             ref = _ref(message)
         except ApiError as exc:
-            await self._refused(conn, None, exc)
-            return
-        await self._answer(conn, ref, self._dispatch(conn, message, ref))
+            refusal: ApiError | None = exc
+        else:
+            refusal = None
+        if not conn.take_token():
+            conn.over_limit()
+            self.error(conn, ref, "rate_limited", "slow down: too many messages")
+        elif refusal is not None:
+            await self._refused(conn, None, refusal)
+        else:
+            await self._answer(conn, ref, self._dispatch(conn, message, ref))
 
     async def _dispatch(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
         kind = message.get("type")
@@ -261,6 +270,12 @@ class MessageHandler:
             if code is None:
                 raise ApiError("poll not found", code="not_found")
         room = hub.room_of(poll_id=poll_id, code=code)
+        rejoin = room is not None and room.poll_id in conn.rooms
+        if not rejoin and len(conn.rooms) >= self.ctx.settings.ws_max_rooms:
+            raise ApiError(
+                f"in {len(conn.rooms)} rooms already, the most a socket may be in: leave one first",
+                code="too_many_rooms",
+            )
         if room is not None:
             poll_payload = room.poll
         else:

@@ -39,6 +39,7 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
     conn.arm_expiry(ctx.hub.spawn)
     inbox = Inbox.of(ws)
     inbox.fast = functools.partial(ctx.ws_messages.vote_now, conn)
+    inbox.conn = conn
     try:
         while (raw := await inbox.next()) is not None:
             await ctx.ws_messages.handle(conn, raw)
@@ -46,4 +47,6 @@ async def socket(request: Request, ws: WebsocketImplProtocol) -> None:
                 break
     finally:
         conn.disarm_expiry()
-        await ctx.hub.unregister(conn)
+        # No await: Sanic cancels this task when the peer vanishes, and would cut
+        # the cleanup short at its first await (app/ws/hub.py).
+        ctx.hub.unregister(conn)
