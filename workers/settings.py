@@ -1,4 +1,7 @@
-"""`arq workers.settings.WorkerSettings`: the Procfile's `worker` process.
+"""The worker process's arq settings: `python -m workers` (the Procfile's `worker`) runs them.
+
+`arq workers.settings.WorkerSettings` still works, on arq's own Worker, which exits on
+the first Redis error (see workers/worker.py).
 
 Each worker process opens its own database pool and Redis client in `startup` and
 hands them to jobs through arq's `ctx`, the same handles the web tier uses, then
