@@ -127,6 +127,18 @@ async def test_web_and_worker_ride_out_a_redis_restart(
         assert log.count("retrying with backoff") <= 6, log[-3000:]
 
 
+def _launch(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def _ready(base_url: str) -> bool:
     try:
         return httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200
@@ -150,15 +162,7 @@ async def test_make_run_rides_out_a_redis_restart(
     env.update(PORT=str(port), WEB_CONCURRENCY="1", LOG_LEVEL="INFO")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.run"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = _launch(env, log)
     try:
         for _ in range(600):
             if _ready(base_url) and "outbox drainer running" in log.read_text():
