@@ -28,6 +28,12 @@ from prometheus_client import (
 
 _ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+# Every label value taken from a request is one of a fixed set: each distinct value is
+# a series in every scrape for the life of the process (and a file of samples in
+# multiprocess mode), so a client sending made-up methods grew /metrics from 25 to
+# 215 KiB in 2,000 requests. Routes are the matched route's pattern or "unmatched".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 HTTP_REQUESTS = Counter(
     "livepolls_http_requests_total", "HTTP requests served", ["method", "route", "status"]
 )
@@ -73,6 +79,10 @@ DRIFT = Gauge(
     "Ballots acked in Redis but not yet in the database, per reconcile pass",
     multiprocess_mode="livemax",
 )
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "other"
 
 
 def prepare_multiprocess_dir() -> Path | None:
