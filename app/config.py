@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # every command queued behind it on its connection, and the next opens a new one: a
     # Redis that hangs without closing the connection answers clients with an error.
     redis_reply_timeout_s: float = Field(5.0, gt=0, le=300)
+    # While Redis is unreachable (restarting, failing over) every loop that talks to it
+    # (pub/sub, presence, the worker's poll loop and drainer) retries with jittered
+    # backoff that doubles up to this: the service resumes at most this long after Redis.
+    redis_retry_max_s: float = Field(2.0, gt=0, le=60)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     # Access tokens are short-lived; clients renew them with a refresh token before they

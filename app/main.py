@@ -142,7 +142,8 @@ def setup_request_metrics(app: App) -> None:
     async def observe(request: Request, response: BaseHTTPResponse) -> None:
         started = getattr(request.ctx, "started", None)
         route = request.route.path if request.route else "unmatched"
-        metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status)).inc()
+        method = metrics.method_label(request.method)
+        metrics.HTTP_REQUESTS.labels(method, route, str(response.status)).inc()
         if started is not None:
             metrics.HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
 

@@ -2,7 +2,9 @@
 
 Starts the embedded Redis when REDIS_URL is unset, prepares the schema (aerich
 migrations on MySQL, generated tables on SQLite), then runs the Procfile's `web`
-and `worker` processes with honcho until Ctrl-C. Production runs the Procfile
+and `worker` processes with honcho until Ctrl-C. Should one of them exit anyway (the
+worker rides out a Redis restart, see workers/worker.py), honcho stops the other and
+the launcher exits non-zero saying so. Production runs the Procfile
 directly with its own REDIS_URL / DATABASE_URL and the `release` step.
 """
 
@@ -21,6 +23,8 @@ from app.db import close_db, open_db
 from app.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+# honcho's return code after Ctrl-C (SIGINT) or SIGTERM: an ordinary stop.
+STOPPED_BY_SIGNAL = (130, 143)
 
 
 def prepare_schema(settings: Settings, env: dict[str, str]) -> None:
@@ -84,7 +88,16 @@ def main() -> int:
     manager.loop()
     del embedded_server  # keep the embedded server alive until the processes are gone
     remove_multiprocess_dir(metrics_dir)
-    return manager.returncode or 0
+    if manager.returncode in STOPPED_BY_SIGNAL:
+        return 0
+    # honcho stops every process once one exits, so no half service is left running;
+    # say so, and exit non-zero so a supervisor of the launcher restarts it.
+    print(
+        "livepolls: a process of the service exited by itself (see its lines above), "
+        "so the others were stopped too",
+        file=sys.stderr,
+    )
+    return manager.returncode or 1
 
 
 if __name__ == "__main__":

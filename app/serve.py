@@ -9,7 +9,8 @@ giving up after 10 s and retrying, all back after 11.5 s; with LISTEN_BACKLOG 20
 none retried and all were back in 7.1 s. So the web process starts Sanic the
 documented programmatic way (AppLoader + Sanic.serve), with the same flags as the CLI
 it replaces, the backlog from the settings, and the protocol that puts a total
-deadline on request headers (app/header_deadline.py).
+deadline on request headers (app/header_deadline.py). Its main process also
+replaces a worker process that died (app/worker_supervisor.py), which Sanic does not.
 """
 
 from __future__ import annotations
@@ -21,8 +22,26 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from app.config import SettingsError, load_settings
+from app.context import App
 from app.header_deadline import HeaderDeadlineProtocol
 from app.main import create_app
+from app.worker_supervisor import WorkerSupervisor
+
+
+def supervise_workers(app: App) -> None:
+    """Replace worker processes that die (app/worker_supervisor.py), in the main process."""
+    supervisor: list[WorkerSupervisor] = []
+
+    async def start(app: App) -> None:
+        supervisor.append(WorkerSupervisor(app.manager))
+        supervisor[0].start()
+
+    async def stop(app: App) -> None:
+        for each in supervisor:
+            each.stop()
+
+    app.register_listener(start, "main_process_ready")
+    app.register_listener(stop, "main_process_stop")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         backlog=settings.listen_backlog,
         protocol=HeaderDeadlineProtocol,
     )
+    supervise_workers(app)
     Sanic.serve(primary=app, app_loader=loader)
     return 0
 

@@ -6,7 +6,7 @@ Standalone (imports only the service's own modules). It creates a scratch databa
 from the aerich migrations (dropped at the end) and uses one Redis db, which it
 FLUSHES: give it a db nobody else uses.
 
-1. Throughput, for 1 and 2 worker processes (`arq workers.settings.WorkerSettings`,
+1. Throughput, for 1 and 2 worker processes (`python -m workers`,
    exactly the Procfile's `worker`): a backlog of `--votes` acked ballots is filled
    in Redis while no worker can see the poll, the workers are started and ready,
    then the poll is handed to them; the clock runs until its stream is empty and
@@ -96,7 +96,7 @@ def _mysql(parts: Any, database: str | None) -> Any:
 
 
 class Workers:
-    """N `arq workers.settings.WorkerSettings` processes on the bench backends."""
+    """N `python -m workers` processes (the Procfile's) on the bench backends."""
 
     def __init__(self, n: int, env: dict[str, str], log_dir: Path) -> None:
         self.logs = [log_dir / f"worker-{i}.log" for i in range(n)]
@@ -105,7 +105,7 @@ class Workers:
             with log.open("wb") as out:
                 self.procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+                        [sys.executable, "-m", "workers"],
                         cwd=ROOT,
                         env={**os.environ, **env, "LOG_LEVEL": "INFO"},
                         stdout=out,

@@ -420,13 +420,14 @@ async def metric(client: httpx.AsyncClient, sample: str) -> float:
 # --- workers ----------------------------------------------------------------------------
 
 
-# What the Procfile's `worker` line passes after the settings class.
-PROCFILE_ARQ_ARGS = ("--custom-log-dict", "workers.settings.LOG_CONFIG")
+# The Procfile's `worker` line, and arq's own command line for the same settings.
+PROCFILE_WORKER = ("-m", "workers")
+BARE_ARQ_WORKER = ("-m", "arq", "workers.settings.WorkerSettings")
 
 
 @dataclass
 class WorkerProcess:
-    """A real `arq workers.settings.WorkerSettings` process on the test backends."""
+    """A real `python -m workers` process (the Procfile's `worker`) on the test backends."""
 
     proc: subprocess.Popen[bytes]
     log: Path
@@ -477,30 +478,30 @@ async def worker(
 ) -> AsyncIterator[Any]:
     """Factory for arq workers on the test backends (arq's own tests/conftest.py pattern).
 
-    `worker(**overrides)` builds an in-process `arq.worker.Worker` with the service's
+    `worker(**overrides)` builds an in-process arq Worker (`ResilientWorker`) with the service's
     jobs, crons and outbox drainer (workers/runtime.py), sharing the live server's
     database and Redis handle; burst by default (`await w.async_run()` returns once the
     queue is empty), `burst=False` for one to run in the background. Keyword arguments
     override settings (`outbox_claim_idle_ms=1000`).
 
-    `worker(process=True, **overrides)` starts a real `arq workers.settings.WorkerSettings`
-    subprocess (a `WorkerProcess`, its own session so it can be killed as a whole) with
-    the Procfile's arguments (`arq_args` to change them); overrides become environment
+    `worker(process=True, **overrides)` starts a real `python -m workers` (the Procfile's)
+    subprocess (a `WorkerProcess`, its own session so it can be killed as a whole;
+    `argv` to run another command, such as bare arq); overrides become environment
     variables.
     """
     from arq.connections import ArqRedis
-    from arq.worker import Worker
 
     from workers import runtime
+    from workers.worker import ResilientWorker
 
-    in_process: list[Worker] = []
+    in_process: list[ResilientWorker] = []
     processes: list[WorkerProcess] = []
 
     def create(
         *,
         process: bool = False,
         burst: bool = True,
-        arq_args: tuple[str, ...] = PROCFILE_ARQ_ARGS,
+        argv: tuple[str, ...] = PROCFILE_WORKER,
         **overrides: Any,
     ) -> Any:
         if process:
@@ -508,7 +509,7 @@ async def worker(
             env = {k.upper(): str(v) for k, v in overrides.items()}
             with log.open("wb") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "arq", "workers.settings.WorkerSettings", *arq_args],
+                    [sys.executable, *argv],
                     cwd=ROOT,
                     env={**os.environ, **settings_env, "LOG_LEVEL": "INFO", **env},
                     stdout=out,
@@ -524,7 +525,7 @@ async def worker(
         async def on_startup(ctx: dict[str, Any]) -> None:
             await runtime.start(ctx, settings=settings, redis_handle=handle)
 
-        w = Worker(
+        w = ResilientWorker(
             functions=runtime.functions(settings),
             cron_jobs=runtime.cron_jobs(settings),
             redis_pool=ArqRedis.from_url(handle.url),
@@ -543,3 +544,74 @@ async def worker(
         await w.close()
     for p in processes:
         p.stop()
+
+
+# --- a Redis of the test's own, for faults ------------------------------------------------
+
+
+REDIS_SERVER_BIN = "/usr/bin/redis-server"
+
+
+@dataclass
+class RedisServer:
+    """Debian's redis-server on a free port, started by the test, so the test may
+    kill and restart it (the shared test Redis must never be)."""
+
+    port: int
+    dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start (or restart, on the same port) and wait until it answers PING."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                REDIS_SERVER_BIN,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.dir),
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+                "--logfile", str(self.dir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with redis_sync.Redis(port=self.port, socket_timeout=1) as probe:
+                    probe.ping()
+                return
+            except redis_sync.RedisError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((self.dir / "redis.log").read_text()[-2000:]) from None
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: every connection drops at once, nothing is saved."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Any]:
+    """Factory: `redis_server()` starts a RedisServer of the test's own."""
+    servers: list[RedisServer] = []
+
+    def start() -> RedisServer:
+        server = RedisServer(free_port(), tmp_path / f"redis-{len(servers)}")
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()

@@ -17,7 +17,7 @@ import pytest
 import redis as redis_sync
 
 from app import keys
-from tests.conftest import WorkerProcess, unique_name
+from tests.conftest import BARE_ARQ_WORKER, WorkerProcess, unique_name
 from tests.test_polls import create, poll_body
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -105,7 +105,7 @@ def _lines(worker: WorkerProcess) -> list[str]:
 async def test_a_worker_writes_each_line_once(
     procfile: bool, worker: Any, client: httpx.AsyncClient, make_person: Any
 ) -> None:
-    args = {} if procfile else {"arq_args": ()}
+    args = {} if procfile else {"argv": BARE_ARQ_WORKER}
     w = worker(process=True, log_format="json", **args)
     await w.started()
     owner = await make_person()

@@ -41,6 +41,7 @@ from redis.exceptions import RedisError, ResponseError
 from app import keys
 from app.config import Settings
 from app.metrics import OUTBOX_BATCH_ROWS, OUTBOX_LAG, OUTBOX_PERSISTED
+from app.outage import Outage
 from app.polls.state import ensure_outbox_group
 from app.redis_batch import RedisBatch
 from app.scripts import ACK
@@ -263,17 +264,17 @@ class OutboxDrainer:
     async def _run(self) -> None:
         log.info("outbox drainer running as consumer %s", self.consumer)
         listener = asyncio.create_task(self._listen())
-        delay = RETRY_START_S
+        # Redis unreachable (or a bug): one line per outage, back off, carry on. Database
+        # failures never get here: `persist` waits them out itself.
+        outage = Outage(log, "outbox drain", cap_s=self.settings.redis_retry_max_s)
         try:
             while not self._stopping:
                 try:
                     await self._step()
-                    delay = RETRY_START_S
                 except Exception as exc:
-                    # Redis unreachable, or a bug: log, back off, carry on.
-                    log.warning("outbox drain step failed: %s: %s", type(exc).__name__, exc)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.settings.outbox_retry_max_s)
+                    await outage.wait(exc)
+                else:
+                    outage.recovered()
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
@@ -326,8 +327,9 @@ class OutboxDrainer:
             await asyncio.sleep(self.settings.outbox_linger_ms / 1000)
 
     async def refresh(self) -> None:
-        """Re-read which polls' streams to drain."""
-        self._refresh_at = time.monotonic() + self.settings.outbox_refresh_s
+        """Re-read which polls' streams to drain (again at the next step if this fails,
+        so a step without Redis never passes for a successful one)."""
+        refresh_at = time.monotonic() + self.settings.outbox_refresh_s
         members = sorted(int(m) for m in await self.redis.smembers(keys.ACTIVE_POLLS))  # type: ignore[misc]
         pipe = self.redis.pipeline(transaction=False)
         for poll_id in members:
@@ -338,6 +340,7 @@ class OutboxDrainer:
         self._streams = {
             keys.outbox(poll_id): poll_id for poll_id, ok in zip(members, found, strict=True) if ok
         }
+        self._refresh_at = refresh_at
 
     async def read_batch(self) -> list[Entry]:
         """New entries of the active polls' streams, about `outbox_batch` in all.

@@ -1,9 +1,12 @@
-"""`arq workers.settings.WorkerSettings`: the Procfile's `worker` process.
+"""The worker process's arq settings: `python -m workers` (the Procfile's `worker`) runs them.
 
-Logging is app/logs.py's, as in the web: the Procfile passes
-`--custom-log-dict workers.settings.LOG_CONFIG` so arq's CLI configures no handler of
-its own and every line, its first ones included, is ours and written once. Without
-the flag, arq's own handler writes its first lines (arq's format, still once: the
+`arq workers.settings.WorkerSettings` still works, on arq's own Worker, which exits on
+the first Redis error (see workers/worker.py).
+
+Logging is app/logs.py's, as in the web: importing this module sets it up, so under
+`python -m workers` every line, arq's first ones included, is ours and written once.
+Under arq's own CLI pass `--custom-log-dict workers.settings.LOG_CONFIG` for the same;
+without the flag arq's handler writes its first lines (arq's format, still once: the
 `arq` logger stops propagating until then) and `startup` takes it off.
 
 Each worker process opens its own database pool and Redis client in `startup` and

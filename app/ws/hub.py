@@ -35,6 +35,7 @@ from redis.asyncio.client import PubSub
 
 from app import keys, metrics
 from app.config import Settings
+from app.outage import Outage
 from app.polls.schemas import counts_visible
 from app.polls.state import read_tally, results_message
 from app.redis_batch import RedisBatch
@@ -297,28 +298,39 @@ class Hub:
     # --- incoming pub/sub --------------------------------------------------------------
 
     async def _listen(self) -> None:
-        # Subscribing here, not in start(), lets the process start (and report
-        # not-ready) while Redis is down, and resubscribe when it comes back.
+        """Subscribing here, not in start(), lets the process start (and report
+        not-ready) while Redis is down. When the connection is lost, reconnect with
+        backoff; redis-py subscribes the new connection to every room's channel again,
+        and once it is up the rooms catch up on what they missed (`_resync`)."""
+        outage = Outage(log, "pub/sub", cap_s=self._settings.redis_retry_max_s)
+        lost = False
         while True:
             try:
                 await self._pubsub.subscribe(keys.revocations(self._redis))
+                if lost:
+                    lost = False
+                    outage.recovered()
+                    self.spawn(self._resync())
                 async for message in self._pubsub.listen():
                     if message["type"] == "message":
                         self._dispatch(message["channel"], message["data"])
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("pub/sub connection lost; resubscribing")
-                await asyncio.sleep(0.5)
-                await self._resync()
+            except Exception as exc:
+                lost = True
+                await outage.wait(exc)
 
     async def _resync(self) -> None:
-        """After a pub/sub reconnect, messages may have been missed: re-read tallies."""
+        """After a pub/sub reconnect messages may have been missed: re-read each room's
+        tally (an older seq is ignored), and refresh this process's viewers, which a
+        Redis that restarted empty no longer has."""
         for room in list(self.rooms.values()):
             with contextlib.suppress(Exception):
                 tally = await read_tally(self._redis, room.poll_id)
                 if tally is not None:
                     self._on_results(room, tally.seq, tally.total, results_message(tally))
+        with contextlib.suppress(Exception):
+            await self.presence.heartbeat()
 
     def _dispatch(self, channel: str, data: str) -> None:
         try:
@@ -475,13 +487,22 @@ class Hub:
                     self.behind.discard(conn)
 
     async def _heartbeat(self) -> None:
+        """Refresh presence every third of its TTL; after a failure retry sooner, with
+        backoff, so the entries come back soon after Redis does."""
         interval = max(1.0, self._settings.presence_ttl_s / 3)
+        outage = Outage(
+            log, "presence heartbeat", cap_s=min(interval, self._settings.redis_retry_max_s)
+        )
+        delay = interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(delay)
             try:
                 await self.presence.heartbeat()
-            except Exception:
-                log.exception("presence heartbeat failed")
+            except Exception as exc:
+                delay = outage.failed(exc)
+            else:
+                outage.recovered()
+                delay = interval
 
 
 def _arm(at: float, flush: Callable[[Room], None], room: Room) -> asyncio.Handle:
