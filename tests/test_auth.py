@@ -366,8 +366,8 @@ async def test_openapi_documents_auth_bodies_and_replies(client: httpx.AsyncClie
     spec = (await client.get("/docs/openapi.json")).json()
     schemas = spec["components"]["schemas"]
     expected = {
-        "/auth/register": {"201", "400", "409", "413", "422", "429"},
-        "/auth/login": {"200", "400", "401", "413", "422", "429"},
+        "/auth/register": {"201", "400", "409", "413", "422", "429", "503"},
+        "/auth/login": {"200", "400", "401", "413", "422", "429", "503"},
     }
     for path, statuses in expected.items():
         post = spec["paths"][path]["post"]
@@ -375,7 +375,7 @@ async def test_openapi_documents_auth_bodies_and_replies(client: httpx.AsyncClie
         body = schemas[ref.rsplit("/", 1)[1]]
         assert set(body["properties"]) == {"username", "password"}
         assert set(post["responses"]) == statuses
-    assert set(spec["paths"]["/auth/logout"]["post"]["responses"]) == {"204", "401"}
+    assert set(spec["paths"]["/auth/logout"]["post"]["responses"]) == {"204", "401", "503"}
     refs = re.findall(r'"#/components/schemas/([^"]+)"', orjson.dumps(spec).decode())
     assert refs
     assert set(refs) <= set(schemas)

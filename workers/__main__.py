@@ -9,6 +9,7 @@ is empty, as arq's flag does.
 from __future__ import annotations
 
 import argparse
+import logging.config
 import sys
 
 from arq.worker import get_kwargs
@@ -20,8 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Imported here: the settings module reads the environment, opens Redis and sets up
     # the one log handler (app/logs.py): arq's own config would write every line twice.
-    from workers.settings import SETTINGS, WorkerSettings
+    from workers.settings import LOG_CONFIG, SETTINGS, WorkerSettings
     from workers.worker import ResilientWorker
+
+    # What arq's CLI does with `--custom-log-dict workers.settings.LOG_CONFIG`: arq's
+    # loggers propagate to our handler from the first line on.
+    logging.config.dictConfig(LOG_CONFIG)
 
     worker = ResilientWorker(
         **get_kwargs(dict(vars(WorkerSettings))),
