@@ -42,7 +42,6 @@ class Script:
 VOTE = Script("vote")
 CLOSE = Script("close")
 RECOUNT = Script("recount")
-FOLD = Script("fold")
 SNAPSHOT = Script("snapshot")
 ACK = Script("ack")
 VERIFY = Script("verify")

@@ -10,8 +10,8 @@ every open poll and every closed poll not yet finalized:
 - verify its state when it was last checked under another Redis server process
   (restarted, maybe from an older append-only file: `verify.lua` folds back what the
   database holds, app/polls/state.py), so a poll nobody votes on is exact again too;
-- put back ballots the database has but Redis lost in a restart that dropped its last
-  acks (`fold.lua`: rows whose seq is above Redis' seq), so those voters cannot vote
+- put back ballots the database has above Redis' seq even under the same run (nothing
+  known loses them so; the same `verify.lua` repairs it), so those voters cannot vote
   twice and seq moves past what clients saw; one query of every poll's newest
   persisted seq finds the polls that need it;
 - repair its counts from its voters hash when they disagree (`recount.lua`, atomic):
@@ -45,8 +45,8 @@ from app.polls.state import (
     drop_state,
     ensure_outbox_groups,
     ensure_state,
-    fold_lost_ballots,
     recount_state,
+    verify_state,
 )
 from models import Ballot, Poll, PollStatus
 
@@ -171,9 +171,12 @@ async def reconcile(*, redis: Redis, arq: ArqRedis, recount_every_s: float) -> R
         await redis.sadd(keys.ACTIVE_POLLS, *map(str, here))  # type: ignore[misc]
 
     for poll in polls:
-        # Normally none: every persisted ballot's seq was assigned by this Redis.
+        # Normally none: every persisted ballot's seq was assigned by this Redis, and a
+        # rollback (a new run) was verified above. Whatever lost them, the same check
+        # puts them back: take the stamp off and verify again.
         if poll.id in here and db_seq.get(poll.id, 0) > redis_seq[poll.id]:
-            folded = await fold_lost_ballots(redis, poll.id)
+            await redis.hdel(keys.meta(poll.id), "run")  # type: ignore[misc]
+            folded = await verify_state(redis, poll)
             if folded:
                 report.folded[poll.id] = folded
                 log.warning("folded %d ballots Redis had lost back into poll %d", folded, poll.id)

@@ -32,7 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from app import keys
 from app.polls.schemas import Tally
 from app.redis_batch import SERVER_RUN, RedisBatch
-from app.scripts import CLOSE, FOLD, RECOUNT, SNAPSHOT, VERIFY
+from app.scripts import CLOSE, RECOUNT, SNAPSHOT, VERIFY
 from models import Ballot, Poll, PollOption, PollStatus
 
 # After a rebuild or a verification seq jumps past anything Redis may have acked
@@ -158,8 +158,8 @@ async def ensure_state(redis: Redis, poll_id: int) -> Poll | None:
                 poll = await Poll.get_or_none(id=poll_id)
                 if poll is None:
                     return None
-                if not await redis.exists(keys.meta(poll_id)) or not await verify_state(
-                    redis, poll
+                if not await redis.exists(keys.meta(poll_id)) or (
+                    await verify_state(redis, poll) is None
                 ):
                     await write_state(redis, poll, await option_ids_of(poll_id))
                 return poll
@@ -181,12 +181,14 @@ async def _settled(redis: Redis, poll_id: int) -> bool:
     return run is not None and run == info["run_id"]
 
 
-async def verify_state(redis: Redis, poll: Poll) -> bool:
+async def verify_state(redis: Redis, poll: Poll) -> int | None:
     """Check the poll's Redis state against the database under this Redis server
     process (app/lua/verify.lua): put back every ballot the database holds above
     Redis' seq, move seq past every seq handed out, restore a close Redis lost, stamp
-    the run. False when Redis has no state for the poll. Idempotent; under the
-    rebuild lock so two processes do not fold the same rows at once."""
+    the run. Returns how many voters' ballots were put back (0 when it was verified
+    already), None when Redis has no state for the poll. Idempotent, so two processes
+    verifying at once fold nothing twice; ensure_state runs it under the rebuild lock
+    all the same, so that they do not both read the rows."""
     poll_id = poll.id
     closed_at = 0
     if poll.status == PollStatus.CLOSED:
@@ -200,6 +202,7 @@ async def verify_state(redis: Redis, poll: Poll) -> bool:
         )
         floor = max([redis_seq, *(int(seq) for _, _, seq in rows)]) + SEQ_REBUILD_MARGIN
         chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)] or [[]]
+        changed = 0
         for n, chunk in enumerate(chunks):
             args: list[object] = [
                 redis_seq,
@@ -213,12 +216,13 @@ async def verify_state(redis: Redis, poll: Poll) -> bool:
             out = await VERIFY.run(redis, state_keys, args)
             if isinstance(out, list):
                 break
+            changed += int(out)
         else:
-            return True
+            return changed
         if out[1] == "no_state":
-            return False
+            return None
         if out[1] == "verified":
-            return True
+            return changed
         # moved: read again
     raise TimeoutError(f"the seq of poll {poll_id} kept moving while it was verified")
 
@@ -248,30 +252,6 @@ def results_message(tally: Tally) -> bytes:
             "counts": {str(k): v for k, v in tally.counts.items()},
         }
     )
-
-
-async def fold_lost_ballots(redis: Redis, poll_id: int) -> int:
-    """Put back ballots the database has but Redis lost (a restart that dropped its
-    last acks); returns how many voters changed. Normally a no-op: every persisted
-    ballot's seq was assigned by Redis, so none is above Redis' current seq."""
-    redis_seq = int(await redis.get(keys.seq(poll_id)) or 0)
-    rows = await Ballot.filter(poll_id=poll_id, seq__gt=redis_seq).values_list(
-        "user_id", "option_ids", "seq"
-    )
-    if not rows:
-        return 0
-    floor = max(int(seq) for _, _, seq in rows) + SEQ_REBUILD_MARGIN
-    changed = 0
-    fold_keys = [keys.voters(poll_id), keys.counts(poll_id), keys.seq(poll_id)]
-    for i in range(0, len(rows), CHUNK):
-        args: list[object] = [floor]
-        for user_id, ballot, _ in rows[i : i + CHUNK]:
-            args += [str(user_id), str(ballot)]
-        changed += int(await FOLD.run(redis, fold_keys, args))
-    tally = await read_tally(redis, poll_id)
-    if tally is not None:
-        await redis.publish(keys.channel(redis, poll_id), results_message(tally))
-    return changed
 
 
 async def read_tally(redis: Redis, poll_id: int) -> Tally | None:
