@@ -203,27 +203,22 @@ def document() -> dict[str, Any]:
             }
         },
         "operations": {
-            "receive": {
-                "action": "receive",
-                "channel": {"$ref": "#/channels/ws"},
-                "summary": "messages the client sends",
-                "messages": [
-                    {"$ref": f"#/channels/ws/messages/{message_type(m)}"} for m in CLIENT_MESSAGES
-                ],
-            },
-            "send": {
-                "action": "send",
-                "channel": {"$ref": "#/channels/ws"},
-                "summary": "messages the server sends",
-                "messages": [
-                    {"$ref": f"#/channels/ws/messages/{message_type(m)}"} for m in SERVER_MESSAGES
-                ],
-            },
+            "receive": _operation("receive", "messages the client sends", CLIENT_MESSAGES),
+            "send": _operation("send", "messages the server sends", SERVER_MESSAGES),
         },
         "components": {
             "messages": messages,
             "schemas": dict(sorted(schemas["$defs"].items())),
         },
+    }
+
+
+def _operation(action: str, summary: str, models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    return {
+        "action": action,
+        "channel": {"$ref": "#/channels/ws"},
+        "summary": summary,
+        "messages": [{"$ref": f"#/channels/ws/messages/{message_type(m)}"} for m in models],
     }
 
 
