@@ -232,15 +232,12 @@ async def reveal(request: Request, poll_id: str, principal: Principal) -> HTTPRe
     secured=True,
 )
 async def countdown(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    poll = service.parse_poll_id(poll_id)  # an id that names no poll is 404 whatever the body
     body = parse_body(request, Countdown)
     ctx = request.app.ctx
     return json(
         await service.start_countdown(
-            redis=ctx.redis.client,
-            arq=ctx.arq,
-            principal=principal,
-            poll_id=service.parse_poll_id(poll_id),
-            body=body,
+            redis=ctx.redis.client, arq=ctx.arq, principal=principal, poll_id=poll, body=body
         )
     )
 
