@@ -23,6 +23,7 @@ class ResultsVisibility(StrEnum):
     LIVE = "live"
     AFTER_CLOSE = "after_close"
     OWNER_ONLY = "owner_only"
+    AFTER_VOTE = "after_vote"
 
 
 class Poll(Model):
@@ -41,6 +42,9 @@ class Poll(Model):
         ResultsVisibility, max_length=11, default=ResultsVisibility.LIVE
     )
     require_account = fields.BooleanField(default=False)
+    # The host's hide/reveal switch, over any visibility: while set, nobody but the
+    # owner (outside projector view) is shown counts (app.polls.schemas.counts_visible).
+    results_hidden = fields.BooleanField(default=False)
     status = fields.CharEnumField(PollStatus, max_length=6, default=PollStatus.OPEN)
     created_at = fields.DatetimeField(auto_now_add=True)
     opened_at = fields.DatetimeField(null=True)

@@ -15,7 +15,8 @@ from arq.worker import Retry
 
 from app import sessions
 from app.errors import ApiError
-from app.polls.service import close_poll
+from app.polls.service import close_due, close_poll
+from models import Poll, PollStatus
 from workers.finalize import finalize_poll as finalize
 from workers.guests import sweep_guests
 from workers.reconcile import reconcile
@@ -28,7 +29,12 @@ FINALIZE_RETRY_S = 5
 async def close_poll_at(ctx: dict[str, Any], poll_id: int) -> str:
     """Close a poll whose `closes_at` has come. Votes were already refused from that
     instant by the vote script; this makes the close official, notifies rooms and
-    asks for the poll's finalization."""
+    asks for the poll's finalization. A countdown may have moved `closes_at` since the
+    job was queued: a job whose instant is no longer the poll's leaves the close to the
+    one queued for the new instant (and to the reconciler)."""
+    poll = await Poll.get_or_none(id=poll_id)
+    if poll is not None and poll.status == PollStatus.OPEN and not close_due(poll):
+        return "not_due"
     try:
         await close_poll(
             redis=ctx["redis_handle"].client, poll_id=poll_id, principal=None, arq=ctx["redis"]

@@ -75,7 +75,9 @@ ERRORS: dict[str, ErrorDoc] = {
     ),
     "NotFound": ErrorDoc(404, "`not_found`: no such poll"),
     "Conflict": ErrorDoc(
-        409, "`username_taken`, `already_voted` or `poll_not_open` (the poll's state forbids it)"
+        409,
+        "`username_taken`, `already_voted`, `poll_not_open` or `conflict` (the poll's state "
+        "forbids it)",
     ),
     "PayloadTooLarge": ErrorDoc(413, "`payload_too_large`: the body is over the size limit"),
     "ValidationFailed": ErrorDoc(

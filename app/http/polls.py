@@ -13,7 +13,7 @@ from app.http.docs import api, link
 from app.http.headers import never_cached
 from app.polls import service
 from app.polls.replies import ClosedPoll, Poll, PollList, PollView, Results, VoteReceipt
-from app.polls.schemas import CreatePoll, PatchPoll
+from app.polls.schemas import Countdown, CreatePoll, PatchPoll
 from app.tokens import Principal
 from app.votes import MAX_OPTION_ID
 
@@ -29,6 +29,8 @@ CREATED_LINKS = {
     "OpenPoll": link("openPoll", "open the draft", **BY_ID),
     "ClosePoll": link("closePoll", "close it", **BY_ID),
     "DeletePoll": link("deletePoll", "delete it", **BY_ID),
+    "HideResults": link("hideResults", "hide its counts", **BY_ID),
+    "RevealResults": link("revealResults", "reveal its counts", **BY_ID),
     "GetResults": link("getResults", "its results", **BY_ID),
     "Vote": {
         **link("vote", "vote for its first option", **BY_ID),
@@ -178,6 +180,64 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
             arq=request.app.ctx.arq,
             principal=principal,
             poll_id=service.parse_poll_id(poll_id),
+        )
+    )
+
+
+@bp.post("/<poll_id>/hide")
+@api(
+    "hideResults",
+    "Hide the counts from everyone but the owner (owner, any status)",
+    reply=Poll,
+    errors=(403, 404),
+    secured=True,
+)
+async def hide(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    return json(
+        await service.set_results_hidden(
+            redis=request.app.ctx.redis.client,
+            principal=principal,
+            poll_id=service.parse_poll_id(poll_id),
+            hidden=True,
+        )
+    )
+
+
+@bp.post("/<poll_id>/reveal")
+@api(
+    "revealResults",
+    "Show the counts again, per results_visibility (owner)",
+    reply=Poll,
+    errors=(403, 404),
+    secured=True,
+)
+async def reveal(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    return json(
+        await service.set_results_hidden(
+            redis=request.app.ctx.redis.client,
+            principal=principal,
+            poll_id=service.parse_poll_id(poll_id),
+            hidden=False,
+        )
+    )
+
+
+@bp.post("/<poll_id>/countdown")
+@api(
+    "countdown",
+    "Close the open poll `seconds` from now, by the server's clock (owner)",
+    reply=Poll,
+    body=Countdown,
+    errors=(403, 404, 409),
+    secured=True,
+)
+async def countdown(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    poll = service.parse_poll_id(poll_id)  # an id that names no poll is 404 whatever the body
+    body = parse_body(request, Countdown)
+    ctx = request.app.ctx
+    return json(
+        await service.start_countdown(
+            redis=ctx.redis.client, arq=ctx.arq, principal=principal, poll_id=poll, body=body
         )
     )
 

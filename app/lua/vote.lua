@@ -69,6 +69,9 @@ local flat = redis.call('HGETALL', KEYS[3])
 local parts = {}
 for i = 1, #flat, 2 do parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1] end
 local total = redis.call('HLEN', KEYS[2])
+-- `voter` comes last, for the hubs alone: they learn from it that this user has a
+-- ballot (after_vote visibility) and cut it off before the frame goes to clients.
 redis.call('PUBLISH', ARGV[5], '{"type":"RESULTS","poll_id":' .. ARGV[4] .. ',"seq":' .. seq ..
-           ',"total":' .. total .. ',"counts":{' .. table.concat(parts, ',') .. '}}')
+           ',"total":' .. total .. ',"counts":{' .. table.concat(parts, ',') .. '},"voter":' ..
+           ARGV[1] .. '}')
 return {status, seq}

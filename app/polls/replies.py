@@ -42,8 +42,9 @@ class Poll(Reply):
     max_choices: Id
     options: list[PollOption]
     allow_change: bool
-    results_visibility: Literal["live", "after_close", "owner_only"]
+    results_visibility: Literal["live", "after_close", "owner_only", "after_vote"]
     require_account: bool
+    results_hidden: bool
     status: Literal["draft", "open", "closed"]
     owner_id: Id
     created_at: datetime

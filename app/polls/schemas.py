@@ -50,8 +50,11 @@ class PollFields(BaseModel):
         | None
     ) = None
     allow_change: bool | None = None
-    results_visibility: Literal["live", "after_close", "owner_only"] | None = None
+    results_visibility: Literal["live", "after_close", "owner_only", "after_vote"] | None = None
     require_account: bool | None = None
+    results_hidden: (
+        Annotated[bool, Field(description="hide counts from everyone but the owner")] | None
+    ) = None
     closes_at: (
         Annotated[AwareDatetime, Field(strict=False, description="a future time, with its offset")]
         | None
@@ -105,6 +108,32 @@ class PatchPoll(PollFields):
     model_config = ConfigDict(json_schema_extra=_not_null)
 
 
+COUNTDOWN_MIN_S, COUNTDOWN_MAX_S = 3, 86_400
+
+
+class Countdown(BaseModel):
+    """`POST /polls/{id}/countdown`: close the open poll this many seconds from now."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    seconds: Annotated[
+        int,
+        Field(
+            ge=COUNTDOWN_MIN_S,
+            le=COUNTDOWN_MAX_S,
+            description="voting closes this many seconds from now, by the server's clock",
+        ),
+    ]
+
+    @field_validator("seconds", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        """3.0 is the integer 3, as for max_choices."""
+        if type(value) is float and value.is_integer():
+            return int(value)
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class Tally:
     """A consistent snapshot of a poll's live counts."""
@@ -130,13 +159,35 @@ def effective_status(poll: Poll, now: datetime | None = None) -> str:
     return str(poll.status)
 
 
-def counts_visible(*, owner_id: int, visibility: str, status: str, user_id: int | None) -> bool:
-    """The one rule for who sees counts: the owner always; others per visibility."""
-    if user_id is not None and user_id == owner_id:
+def counts_visible(
+    *,
+    owner_id: int,
+    visibility: str,
+    status: str,
+    user_id: int | None,
+    hidden: bool = False,
+    voted: bool = False,
+    projector: bool = False,
+) -> bool:
+    """The one rule for who sees counts (REST, JOINED, RESULTS, POLL_UPDATED alike).
+
+    The owner always, except in projector view, which shows what the room may see
+    whoever's token it uses. `hidden` (the host's hide switch) overrides every
+    visibility for everyone else. `after_vote` shows a user the counts once they have a
+    ballot (`voted`), so nobody's vote is swayed by the tally; a projector shows them as
+    soon as voting is on screen, and everybody once the poll is closed.
+    """
+    if not projector and user_id is not None and user_id == owner_id:
         return True
+    if hidden:
+        return False
     if visibility == "live":
         return True
-    return visibility == "after_close" and status == "closed"
+    if visibility == "after_close":
+        return status == "closed"
+    if visibility == "after_vote":
+        return projector or voted or status == "closed"
+    return False
 
 
 def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
@@ -153,6 +204,7 @@ def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
         "allow_change": poll.allow_change,
         "results_visibility": str(poll.results_visibility),
         "require_account": poll.require_account,
+        "results_hidden": poll.results_hidden,
         "status": effective_status(poll),
         "owner_id": poll.owner_id,  # type: ignore[attr-defined]
         "created_at": iso(poll.created_at),

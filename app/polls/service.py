@@ -27,6 +27,7 @@ from app.config import Settings
 from app.errors import ApiError, Conflict, Forbidden, NotFound
 from app.polls import codes, ids
 from app.polls.schemas import (
+    Countdown,
     CreatePoll,
     PatchPoll,
     Tally,
@@ -42,6 +43,8 @@ from app.polls.state import (
     ensure_state,
     my_ballot,
     read_tally,
+    redis_now_ms,
+    set_closes_at,
     write_state,
 )
 from app.tokens import Principal
@@ -53,12 +56,18 @@ CLOSE_JOB = "close_poll_at"
 FINALIZE_JOB = "finalize_poll"
 
 
-def results_visible(poll: Poll, user_id: int | None, status: str | None = None) -> bool:
+def results_visible(
+    poll: Poll, user_id: int | None, status: str | None = None, *, voted: bool = False
+) -> bool:
+    """`counts_visible` for a REST caller (never in projector view); `voted`: the caller
+    has a ballot in the poll (matters for after_vote only)."""
     return counts_visible(
         owner_id=poll.owner_id,  # type: ignore[attr-defined]
         visibility=str(poll.results_visibility),
         status=status or effective_status(poll),
         user_id=user_id,
+        hidden=poll.results_hidden,
+        voted=voted,
     )
 
 
@@ -147,6 +156,7 @@ async def create_poll(
                     allow_change=bool(body.allow_change),
                     results_visibility=body.results_visibility or "live",
                     require_account=bool(body.require_account),
+                    results_hidden=bool(body.results_hidden),
                     status=body.status,
                     closes_at=body.closes_at,
                     opened_at=now if body.status == "open" else None,
@@ -257,12 +267,12 @@ async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[s
     options = await _options(poll)
     tally = await current_tally(redis, poll)
     status = effective_status(poll)
-    results = None
-    if tally is not None and results_visible(poll, principal.user_id, status):
-        results = results_json(tally, status, [o.id for o in options])
     mine = None
     if poll.status != PollStatus.DRAFT:
         mine = await _my_vote(redis, poll, principal.user_id)
+    results = None
+    if tally is not None and results_visible(poll, principal.user_id, status, voted=bool(mine)):
+        results = results_json(tally, status, [o.id for o in options])
     return {"poll": poll_json(poll, options), "results": results, "my_vote": mine}
 
 
@@ -291,6 +301,7 @@ async def patch_poll(
             "allow_change",
             "results_visibility",
             "require_account",
+            "results_hidden",
             "closes_at",
         ):
             if field in sent:
@@ -384,13 +395,77 @@ async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> No
 async def poll_results(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
     poll = await find_readable_poll(principal=principal, poll_id=poll_id)
     status = effective_status(poll)
-    if not results_visible(poll, principal.user_id, status):
+    voted = False
+    if poll.results_visibility == "after_vote" and poll.status != PollStatus.DRAFT:
+        voted = await _my_vote(redis, poll, principal.user_id) is not None
+    if not results_visible(poll, principal.user_id, status, voted=voted):
         raise Forbidden("results are not visible to you yet", code="results_hidden")
     if poll.status == PollStatus.DRAFT:
         raise Conflict("a draft has no results", code="poll_not_open")
     tally = await current_tally(redis, poll)
     assert tally is not None
     return results_json(tally, status, [o.id for o in await _options(poll)])
+
+
+async def set_results_hidden(
+    *, redis: Redis, principal: Principal, poll_id: int, hidden: bool
+) -> dict[str, Any]:
+    """Hide or reveal the counts (owner, any status). Rooms are told with POLL_UPDATED;
+    a reveal carries the current tally, so every member who may see it now gets it at
+    once (the hub masks it per member, as ever)."""
+    poll = await _owned(poll_id, principal)
+    changed = (
+        await Poll.filter(id=poll.id).exclude(results_hidden=hidden).update(results_hidden=hidden)
+    )
+    poll = await Poll.get(id=poll.id)
+    options = await _options(poll)
+    if changed:
+        tally = None if hidden else await current_tally(redis, poll)
+        await publish_poll_update(redis, poll, options, tally=tally)
+        log.info("results %s", "hidden" if hidden else "revealed", extra={"poll_id": poll.id})
+    return poll_json(poll, options)
+
+
+async def start_countdown(
+    *, redis: Redis, arq: ArqRedis, principal: Principal, poll_id: int, body: Countdown
+) -> dict[str, Any]:
+    """Close the open poll `body.seconds` from now by Redis' clock, the one vote.lua
+    refuses ballots by. The database first (the durable record, from which a lost Redis
+    state is rebuilt with the new instant), then Redis, then a close job for that
+    instant; a job still deferred to an earlier `closes_at` finds it not yet due."""
+    poll = await _owned(poll_id, principal)
+    if effective_status(poll) != PollStatus.OPEN:
+        raise Conflict("only an open poll can count down", code="conflict")
+    closes_at_ms = await redis_now_ms(redis) + body.seconds * 1000
+    closes_at = datetime.fromtimestamp(closes_at_ms / 1000, UTC)
+    updated = await Poll.filter(id=poll.id, status=PollStatus.OPEN).update(closes_at=closes_at)
+    outcome = await set_closes_at(redis, poll.id, closes_at_ms) if updated else "poll_not_open"
+    if outcome == "no_state":  # rebuilt from the row, new closes_at included
+        await ensure_state(redis, poll.id)
+        outcome = await set_closes_at(redis, poll.id, closes_at_ms)
+    if outcome != "ok":
+        # Closed (or its previous closes_at came) meanwhile: the close stands; the row
+        # gets its closes_at back, so the reconciler still closes it on time.
+        if updated:
+            await Poll.filter(id=poll.id, closes_at=closes_at).update(closes_at=poll.closes_at)
+        raise Conflict("only an open poll can count down", code="conflict")
+    await arq.enqueue_job(
+        CLOSE_JOB, poll.id, _job_id=f"close:{poll.id}:{closes_at_ms}", _defer_until=closes_at
+    )
+    poll = await Poll.get(id=poll.id)
+    options = await _options(poll)
+    await publish_poll_update(redis, poll, options, tally=None)
+    log.info("countdown %d s", body.seconds, extra={"poll_id": poll.id})
+    return poll_json(poll, options)
+
+
+def close_due(poll: Poll, now: datetime | None = None) -> bool:
+    """Whether a deferred close job may close the poll: its `closes_at` has come (a
+    countdown may have moved it later since the job was queued). Half a second early
+    still counts, for a worker whose clock runs a little ahead of Redis'."""
+    if poll.closes_at is None:
+        return False
+    return (poll.closes_at - (now or datetime.now(UTC))).total_seconds() <= 0.5
 
 
 async def publish_poll_update(

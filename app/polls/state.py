@@ -32,7 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from app import keys
 from app.polls.schemas import Tally
 from app.redis_batch import SERVER_RUN, RedisBatch
-from app.scripts import CLOSE, RECOUNT, SNAPSHOT, VERIFY
+from app.scripts import CLOSE, COUNTDOWN, RECOUNT, SNAPSHOT, VERIFY
 from models import Ballot, Poll, PollOption, PollStatus
 
 # After a rebuild or a verification seq jumps past anything Redis may have acked
@@ -318,6 +318,18 @@ async def close_state(redis: Redis, poll_id: int) -> ClosedTally | str:
     counts = {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
     tally = Tally(poll_id=poll_id, seq=int(out[1]), total=int(out[2]), counts=counts)
     return ClosedTally(closed_at_ms=int(out[0]), tally=tally)
+
+
+async def redis_now_ms(redis: Redis) -> int:
+    """Redis' clock: the one vote.lua enforces `closes_at_ms` by."""
+    seconds, micros = await redis.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def set_closes_at(redis: Redis, poll_id: int, closes_at_ms: int) -> str:
+    """Move an open poll's closing instant in its Redis state (countdown.lua): 'ok',
+    'no_state' or 'poll_not_open'."""
+    return str(await COUNTDOWN.run(redis, [keys.meta(poll_id)], [closes_at_ms]))
 
 
 async def drop_state(redis: Redis, poll_id: int) -> None:

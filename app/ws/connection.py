@@ -44,10 +44,13 @@ CLOSE_TOKEN = 4401
 @dataclass(slots=True)
 class Membership:
     """A socket's view of one room: the highest seq it was shown, and whether it may
-    see counts (the owner, or per the poll's results_visibility)."""
+    see counts (app.polls.schemas.counts_visible, evaluated by the hub); `projector`:
+    joined in projector view; `voted`: its user has a ballot in the poll."""
 
     last_seq: int
     sees_counts: bool
+    projector: bool = False
+    voted: bool = False
 
 
 class Connection:
@@ -170,6 +173,10 @@ class Connection:
     def _drop_slow(self) -> None:
         metrics.WS_SLOW_DROPPED.inc()
         self.drop("too slow: stopped reading")
+
+    def withhold(self, poll_id: int) -> None:
+        """Drop the room's owed RESULTS: its counts were hidden from this socket since."""
+        self._owed.pop(poll_id, None)
 
     def forget_room(self, poll_id: int) -> None:
         self.rooms.pop(poll_id, None)

@@ -22,6 +22,9 @@ from app.polls.replies import Count, Id, Poll, Results
 DOCUMENT = Path(__file__).resolve().parent.parent.parent / "docs" / "asyncapi.json"
 REF = "#/components/schemas/{model}"
 
+ServerNow = Annotated[
+    int, Field(ge=0, description="the server's clock, ms since the epoch (draw countdowns by it)")
+]
 Ref = Annotated[str, Field(max_length=64, description="the client's ref, echoed")] | None
 ErrorCode = Literal[
     "bad_message",
@@ -57,6 +60,7 @@ class Joined(Message):
     results: Results | None
     my_vote: list[Id] | None
     viewers: Count
+    server_now: ServerNow
 
 
 class Left(Message):
@@ -92,11 +96,13 @@ class Presence(Message):
 
 
 class PollUpdated(Message):
-    """The poll opened, closed or changed; on close `results` is final when visible."""
+    """The poll opened, closed or changed (hide, reveal, countdown too); on close
+    `results` is final when visible, on reveal the current tally when visible."""
 
     type: Literal["POLL_UPDATED"]
     poll: Poll
     results: Results | None
+    server_now: ServerNow
 
 
 class ErrorMessage(Message):
@@ -128,11 +134,12 @@ class Request(BaseModel):
 
 
 class JoinPoll(Request):
-    """Join by `poll_id` or by `code`."""
+    """Join by `poll_id` or by `code`; `view` "projector" for a room's shared screen."""
 
     type: Literal["JOIN_POLL"]
     poll_id: Id | None = None
     code: Annotated[str, Field(max_length=16)] | None = None
+    view: Literal["participant", "projector"] = "participant"
 
 
 class LeavePoll(Request):

@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from app import keys, metrics
+from app.clock import server_now_ms
 from app.config import Settings
 from app.outage import Outage
 from app.polls.schemas import counts_visible
@@ -73,12 +74,15 @@ class Room:
     last_presence_flush: float = 0.0
     subscribed: asyncio.Future[None] | None = None
 
-    def sees_counts(self, user_id: int) -> bool:
+    def sees_counts(self, user_id: int, *, voted: bool = False, projector: bool = False) -> bool:
         return counts_visible(
             owner_id=self.poll["owner_id"],
             visibility=self.poll["results_visibility"],
             status=self.poll["status"],
             user_id=user_id,
+            hidden=bool(self.poll.get("results_hidden")),
+            voted=voted,
+            projector=projector,
         )
 
 
@@ -97,6 +101,8 @@ class Hub:
         self._codes: dict[str, int] = {}
         self.connections: set[Connection] = set()
         self._by_jti: dict[str, set[Connection]] = {}
+        # A user's sockets here, for after_vote: their ballot shows them the counts.
+        self._by_user: dict[int, set[Connection]] = {}
         # Sockets that fell behind (they add themselves, see Connection.send).
         self.behind: set[Connection] = set()
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
@@ -135,6 +141,7 @@ class Hub:
         self.connections.add(conn)
         self.keepalive.add(conn)
         self._by_jti.setdefault(conn.principal.jti, set()).add(conn)
+        self._by_user.setdefault(conn.principal.user_id, set()).add(conn)
         metrics.WS_CONNECTIONS.inc()
 
     def reauthenticate(self, conn: Connection, principal: Principal) -> None:
@@ -160,6 +167,11 @@ class Hub:
         self.keepalive.discard(conn)
         self.behind.discard(conn)
         self._forget_jti(conn)
+        user_conns = self._by_user.get(conn.principal.user_id)
+        if user_conns is not None:
+            user_conns.discard(conn)
+            if not user_conns:
+                del self._by_user[conn.principal.user_id]
         metrics.WS_CONNECTIONS.dec()
         return self._part(conn, list(conn.rooms))
 
@@ -175,9 +187,12 @@ class Hub:
             poll_id = self._codes.get(code)
         return self.rooms.get(poll_id) if poll_id is not None else None
 
-    async def enter(self, conn: Connection, poll: dict[str, Any]) -> tuple[Room, int]:
+    async def enter(
+        self, conn: Connection, poll: dict[str, Any], *, projector: bool = False
+    ) -> tuple[Room, int]:
         """Add `conn` to the room (subscribing first, so no update falls between the
-        subscription and the caller's snapshot). Returns the room and its viewers."""
+        subscription and the caller's snapshot). Returns the room and its viewers. A
+        projector socket is no viewer: it is left out of presence."""
         poll_id = int(poll["id"])
         room = self.rooms.get(poll_id)
         if room is None:
@@ -199,15 +214,68 @@ class Hub:
             self._codes[str(poll["code"])] = poll_id
         elif room.subscribed is not None and not room.subscribed.done():
             await asyncio.shield(room.subscribed)
-        first_local = poll_id not in conn.rooms
-        conn.rooms[poll_id] = room.members[conn] = Membership(
-            NOT_YET, room.sees_counts(conn.principal.user_id)
+        before = conn.rooms.get(poll_id)
+        counted = before is not None and not before.projector
+        membership = Membership(
+            NOT_YET, False, projector=projector, voted=before is not None and before.voted
         )
+        conn.rooms[poll_id] = room.members[conn] = membership
+        self._evaluate(room, conn, membership)
+        user_id = conn.principal.user_id
         viewers = room.viewers
-        if first_local:
-            viewers = await self.presence.join(poll_id, conn.principal.user_id)
+        if not projector and not counted:
+            viewers = await self.presence.join(poll_id, user_id)
             room.viewers = viewers
+        elif projector and counted:  # a viewer's socket turned projector
+            self.spawn(self._leave_redis(user_id, [poll_id], []))
+        if viewers < 0:
+            viewers = room.viewers = await self.presence.count(poll_id)
         return room, viewers
+
+    # --- who sees counts -----------------------------------------------------------------
+
+    def _evaluate(self, room: Room, conn: Connection, membership: Membership) -> bool:
+        """The one place a member's visibility is decided (app.polls.schemas.counts_visible
+        with what the hub knows of it). A member that becomes able to see is sent the
+        room's current RESULTS with counts at once (unless the JOINED snapshot is still
+        to come, which carries them, or the room's tally is older than what the member
+        was shown, in which case the newer one is on its way). True if it flipped so."""
+        sees = room.sees_counts(
+            conn.principal.user_id, voted=membership.voted, projector=membership.projector
+        )
+        flipped = sees and not membership.sees_counts
+        if membership.sees_counts and not sees:  # hidden now: an owed tally stays here
+            conn.withhold(room.poll_id)
+        membership.sees_counts = sees
+        shown_at = membership.last_seq
+        if flipped and room.payload and shown_at != NOT_YET and shown_at <= room.seq:
+            membership.last_seq = room.seq
+            conn.send(text_frame(room.payload), results_of=room.poll_id)
+        return flipped
+
+    def member_sees(self, conn: Connection, room: Room, *, voted: bool = False) -> bool:
+        """Whether the member sees counts now; `voted`: its user has a ballot (as the
+        JOIN snapshot read it)."""
+        membership = room.members.get(conn)
+        if membership is None:
+            return False
+        if voted:
+            membership.voted = True
+        self._evaluate(room, conn, membership)
+        return membership.sees_counts
+
+    def voted(self, user_id: int, poll_id: int) -> None:
+        """The user has a ballot in the poll (acked on one of its sockets here, or seen in
+        the vote's publication, whichever process or REST call cast it): its sockets in
+        the room may now see the counts (after_vote)."""
+        room = self.rooms.get(poll_id)
+        if room is None:
+            return
+        for conn in self._by_user.get(user_id, ()):
+            membership = conn.rooms.get(poll_id)
+            if membership is not None and not membership.voted:
+                membership.voted = True
+                self._evaluate(room, conn, membership)
 
     def shown(self, conn: Connection, room: Room, seq: int) -> None:
         """The member saw the snapshot at `seq`; send what moved since, if anything."""
@@ -233,10 +301,13 @@ class Hub:
     def _part(self, conn: Connection, poll_ids: list[int]) -> asyncio.Task[None] | None:
         """Take `conn` out of these rooms here and now (no await: nothing can cut it
         short), dropping the rooms it leaves empty; Redis is told in a task."""
-        left, emptied = [], []
+        left, counted, emptied = [], [], []
         for poll_id in poll_ids:
-            if poll_id not in conn.rooms:
+            membership = conn.rooms.get(poll_id)
+            if membership is None:
                 continue
+            if not membership.projector:
+                counted.append(poll_id)
             conn.forget_room(poll_id)
             room = self.rooms.get(poll_id)
             if room is None:
@@ -247,7 +318,7 @@ class Hub:
                 emptied.append(poll_id)
         if not left:
             return None
-        return self.spawn(self._leave_redis(conn.principal.user_id, left, emptied))
+        return self.spawn(self._leave_redis(conn.principal.user_id, counted, emptied))
 
     async def _leave_redis(self, user_id: int | None, left: list[int], emptied: list[int]) -> None:
         """Presence leaves for `user_id`'s rooms (one pipeline) and one UNSUBSCRIBE for
@@ -344,7 +415,12 @@ class Hub:
             if room is None:
                 return
             if kind == "RESULTS":
+                voter = message.get("voter")
+                if voter is not None:  # vote.lua's, always last: cut off, clients never see it
+                    data = data[: data.rindex(',"voter":')] + "}"
                 self._on_results(room, int(message["seq"]), int(message["total"]), data.encode())
+                if voter is not None:
+                    self.voted(int(voter), room.poll_id)
             elif kind == "PRESENCE":
                 room.viewers = int(message["viewers"])
                 self._schedule_presence(room)
@@ -376,14 +452,20 @@ class Hub:
                 }
             )
             room.seq, room.total, room.payload = int(results["seq"]), int(results["total"]), payload
-        full = message_frame({"type": "POLL_UPDATED", "poll": room.poll, "results": results})
-        hidden = message_frame({"type": "POLL_UPDATED", "poll": room.poll, "results": None})
+        now = server_now_ms()
+        update = {"type": "POLL_UPDATED", "poll": room.poll, "server_now": now}
+        full = message_frame({**update, "results": results})
+        hidden = message_frame({**update, "results": None})
         for conn, membership in room.members.items():
-            membership.sees_counts = room.sees_counts(conn.principal.user_id)
-            frame = full if membership.sees_counts and results is not None else hidden
+            # Hide, reveal, close: decided afresh for each member. Hidden members get
+            # `results: null` whatever the message carried.
+            sees = room.sees_counts(
+                conn.principal.user_id, voted=membership.voted, projector=membership.projector
+            )
+            conn.send(full if sees and results is not None else hidden)
             if results is not None and membership.last_seq != NOT_YET:
                 membership.last_seq = max(membership.last_seq, int(results["seq"]))
-            conn.send(frame)
+            self._evaluate(room, conn, membership)
 
     async def _on_deleted(self, room: Room) -> None:
         frame = message_frame({"type": "LEFT", "ref": None, "poll_id": room.poll_id})

@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.clock import server_now_ms
 from app.context import AppContext
 from app.db import is_outage
 from app.errors import ApiError, Forbidden
@@ -77,6 +78,20 @@ def _poll_id(message: dict[str, Any], *, required: bool = True) -> int | None:
     if type(value) is not int or poll_id is None:
         raise BadMessage("poll_id must be a positive integer")
     return poll_id
+
+
+VIEWS = ("participant", "projector")
+
+
+def is_projector(message: dict[str, Any]) -> bool:
+    """The optional `view` of JOIN_POLL (and JOIN_SESSION): absent or "participant", or
+    "projector" (counts as the room may see them, whoever's token; no viewer)."""
+    if "view" not in message:
+        return False
+    view = message["view"]
+    if view not in VIEWS or not isinstance(view, str):
+        raise BadMessage('view must be "participant" or "projector"')
+    return view == "projector"
 
 
 class MessageHandler:
@@ -236,6 +251,9 @@ class MessageHandler:
         self._ack(conn, ref, poll_id, result)
 
     def _ack(self, conn: Connection, ref: str | None, poll_id: int, result: VoteResult) -> None:
+        # Before the ack, so that a member that now sees counts (after_vote) has them
+        # when it learns its vote counted.
+        self.ctx.hub.voted(conn.principal.user_id, poll_id)
         self.reply(
             conn,
             {
@@ -262,6 +280,7 @@ class MessageHandler:
     async def join(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
         poll_id = _poll_id(message, required=False)
         code = message.get("code")
+        projector = is_projector(message)
         hub, redis = self.ctx.hub, self.ctx.redis.client
         if poll_id is None:
             if not isinstance(code, str) or len(code) > 16:
@@ -287,7 +306,7 @@ class MessageHandler:
             owner_id=poll_payload["owner_id"],
             user_id=conn.principal.user_id,
         )
-        room, viewers = await hub.enter(conn, poll_payload)
+        room, viewers = await hub.enter(conn, poll_payload, projector=projector)
         poll_id = room.poll_id
         status = room.poll["status"]
         user_id = conn.principal.user_id
@@ -304,7 +323,7 @@ class MessageHandler:
                 mine = await my_ballot(redis, poll_id, user_id)
             if tally is not None:
                 seq = tally.seq
-                if room.sees_counts(user_id):
+                if hub.member_sees(conn, room, voted=mine is not None):
                     option_ids = [o["id"] for o in room.poll["options"]]
                     results = results_json(tally, status, option_ids)
         self.reply(
@@ -316,6 +335,7 @@ class MessageHandler:
                 "results": results,
                 "my_vote": mine,
                 "viewers": viewers,
+                "server_now": server_now_ms(),
             },
         )
         hub.shown(conn, room, seq)

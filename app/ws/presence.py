@@ -49,6 +49,10 @@ class Presence:
         local[user_id] += 1
         return await self._run("join", poll_id, [user_id])
 
+    async def count(self, poll_id: int) -> int:
+        """The room's viewers, counting nobody in (a projector socket is no viewer)."""
+        return await self._run("refresh", poll_id, [])
+
     async def leave(self, poll_id: int, user_id: int) -> None:
         local = self._local.get(poll_id)
         if local is None or local[user_id] <= 0:
