@@ -17,6 +17,13 @@ A poll's keys share the hash tag `{p:<id>}` so each Lua script touches one slot
     {p:ID}:presn     hash   user id -> number of processes showing that user
     {p:ID}:ch:dbN    channel tally / presence / poll-change messages for the room
 
+A session's (event's) keys share `{s:<id>}`:
+
+    {s:ID}:pres      zset   as a poll's: presence is counted per session
+    {s:ID}:presn     hash   as a poll's
+    {s:ID}:ch:dbN    channel the session's state changes (SESSION_CHANGED, SESSION_DELETED)
+                            and its PRESENCE
+
 Pub/sub channels are server-wide, unlike keys, which live in a numbered db: every
 channel name carries the client's db number, so two deployments (or test runs) on
 different dbs of one Redis server never hear each other's rooms.
@@ -80,6 +87,22 @@ def presence_users(poll_id: int) -> str:
 
 def channel(redis: Any, poll_id: int) -> str:
     return f"{{p:{poll_id}}}:ch:db{_db(redis)}"
+
+
+def session_presence(session_id: int) -> str:
+    return f"{{s:{session_id}}}:pres"
+
+
+def session_presence_users(session_id: int) -> str:
+    return f"{{s:{session_id}}}:presn"
+
+
+def session_channel(redis: Any, session_id: int) -> str:
+    return f"{{s:{session_id}}}:ch:db{_db(redis)}"
+
+
+def is_session_channel(channel: str) -> bool:
+    return channel.startswith("{s:")
 
 
 def poll_state_keys(poll_id: int) -> list[str]:

@@ -22,7 +22,7 @@ from app.context import App, AppContext
 from app.db import close_db, open_db
 from app.errors import setup_errors
 from app.gc_tuning import tune_gc
-from app.http import auth, docs, ops, polls
+from app.http import auth, docs, ops, poll_sessions, polls
 from app.http.headers import setup_headers
 from app.http.request_ids import setup_request_ids
 from app.logs import setup_logging
@@ -63,6 +63,7 @@ def create_app(settings: Settings | object = None) -> App:
     app.blueprint(ops.bp)
     app.blueprint(auth.bp)
     app.blueprint(polls.bp)
+    app.blueprint(poll_sessions.bp)
     app.blueprint(ws_routes.bp)
     inbox.setup_inbox(app)
     app.blueprint(web_routes.bp)

@@ -5,11 +5,18 @@ unique (poll_id, user_id) key on ballots is what makes the write-behind idempote
 """
 
 from models.ballots import Ballot
+from models.poll_sessions import Session
 from models.polls import Poll, PollKind, PollOption, PollStatus, ResultsVisibility
 from models.sessions import RefreshToken
 from models.users import User
 
-MODEL_MODULES = ["models.users", "models.polls", "models.ballots", "models.sessions"]
+MODEL_MODULES = [
+    "models.users",
+    "models.polls",
+    "models.ballots",
+    "models.sessions",
+    "models.poll_sessions",
+]
 
 __all__ = [
     "MODEL_MODULES",
@@ -20,5 +27,6 @@ __all__ = [
     "PollStatus",
     "RefreshToken",
     "ResultsVisibility",
+    "Session",
     "User",
 ]

@@ -1,11 +1,15 @@
 """Polls and their options."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.users import User
+
+if TYPE_CHECKING:
+    from models.poll_sessions import Session
 
 
 class PollKind(StrEnum):
@@ -52,13 +56,23 @@ class Poll(Model):
     closed_at = fields.DatetimeField(null=True)
     # Set once the outbox is drained after close and option vote_counts are final.
     finalized_at = fields.DatetimeField(null=True)
+    # The session (event) the poll belongs to, at most one; its place in that session.
+    session: fields.ForeignKeyNullableRelation["Session"] = fields.ForeignKeyField(
+        "models.Session", related_name="polls", null=True, on_delete=fields.SET_NULL
+    )
+    session_id: int | None
+    session_position = fields.SmallIntField(null=True)
 
     options: fields.ReverseRelation["PollOption"]
 
     class Meta:
         table = "polls"
         # "my polls, newest first" and the reconciler's scan of open / closing polls.
-        indexes = (("owner_id", "created_at"), ("status", "closes_at"))
+        indexes = (
+            ("owner_id", "created_at"),
+            ("status", "closes_at"),
+            ("session_id", "session_position"),
+        )
 
 
 class PollOption(Model):

@@ -73,11 +73,11 @@ ERRORS: dict[str, ErrorDoc] = {
         "`forbidden` (not the owner; a guest managing polls), `account_required` (a guest "
         "voting where an account is required) or `results_hidden`",
     ),
-    "NotFound": ErrorDoc(404, "`not_found`: no such poll"),
+    "NotFound": ErrorDoc(404, "`not_found`: no such poll or session"),
     "Conflict": ErrorDoc(
         409,
-        "`username_taken`, `already_voted`, `poll_not_open` or `conflict` (the poll's state "
-        "forbids it)",
+        "`username_taken`, `already_voted`, `poll_not_open` or `conflict` (the poll's or "
+        "the session's state forbids it)",
     ),
     "PayloadTooLarge": ErrorDoc(413, "`payload_too_large`: the body is over the size limit"),
     "ValidationFailed": ErrorDoc(
@@ -113,6 +113,7 @@ BODY_ERRORS = (400, 413, 422)
 # Path parameters by name: what the handlers accept (anything else is a 404).
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     "poll_id": {"type": "integer", "minimum": 1, "maximum": MAX_POLL_ID},
+    "session_id": {"type": "integer", "minimum": 1, "maximum": MAX_POLL_ID},
     "code": {
         "type": "string",
         "minLength": 1,

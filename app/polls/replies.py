@@ -51,6 +51,8 @@ class Poll(Reply):
     opened_at: datetime | None
     closes_at: datetime | None
     closed_at: datetime | None
+    session_id: Id | None
+    session_position: Count | None
 
 
 class Results(Reply):

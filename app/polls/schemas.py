@@ -211,6 +211,8 @@ def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
         "opened_at": iso(poll.opened_at),
         "closes_at": iso(poll.closes_at),
         "closed_at": iso(poll.closed_at),
+        "session_id": poll.session_id,
+        "session_position": poll.session_position,
     }
 
 

@@ -48,7 +48,7 @@ from app.polls.state import (
     write_state,
 )
 from app.tokens import Principal
-from models import Ballot, Poll, PollOption, PollStatus
+from models import Ballot, Poll, PollOption, PollStatus, Session
 
 log = logging.getLogger("livepolls.polls")
 
@@ -144,12 +144,15 @@ async def create_poll(
         raise Forbidden(f"an account may own at most {cap} polls; delete some first")
     now = datetime.now(UTC)
     for _ in range(codes.MAX_ATTEMPTS):
+        code = codes.new_code()
+        if await Session.exists(code=code):  # codes are unique across polls and sessions
+            continue
         try:
             async with in_transaction():
                 poll = await Poll.create(
                     id=ids.new_poll_id(),
                     owner_id=principal.user_id,
-                    code=codes.new_code(),
+                    code=code,
                     question=body.question,
                     kind=kind,
                     max_choices=max_choices,
