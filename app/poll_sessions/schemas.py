@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.polls.ids import MAX_POLL_ID
-from app.polls.schemas import iso
+from app.polls.schemas import iso, without_nulls
 from models import Session
 
 MAX_POLLS = 100
@@ -55,17 +55,8 @@ class CreateSession(Body):
     poll_ids: PollIds = []
 
 
-def _not_null(schema: dict[str, Any]) -> None:
-    """PATCH refuses an explicit null: drop the null alternative from the schema."""
-    for prop in schema["properties"].values():
-        alternatives = [a for a in prop.pop("anyOf", ()) if a != {"type": "null"}]
-        if len(alternatives) == 1:
-            prop.update(alternatives[0])
-        prop.pop("default", None)
-
-
 class PatchSession(Body):
-    model_config = ConfigDict(json_schema_extra=_not_null)
+    model_config = ConfigDict(json_schema_extra=without_nulls)
 
     title: Title | None = None
     poll_ids: PollIds | None = None

@@ -94,8 +94,8 @@ class CreatePoll(PollFields):
     status: Literal["open", "draft"] = "open"
 
 
-def _not_null(schema: dict[str, Any]) -> None:
-    """PATCH refuses an explicit null (app.polls.service.patch_poll): drop the null
+def without_nulls(schema: dict[str, Any]) -> None:
+    """PATCH refuses an explicit null (polls and sessions alike): drop the null
     alternative pydantic writes for the optional fields."""
     for prop in schema["properties"].values():
         alternatives = [a for a in prop.pop("anyOf", ()) if a != {"type": "null"}]
@@ -105,7 +105,7 @@ def _not_null(schema: dict[str, Any]) -> None:
 
 
 class PatchPoll(PollFields):
-    model_config = ConfigDict(json_schema_extra=_not_null)
+    model_config = ConfigDict(json_schema_extra=without_nulls)
 
 
 COUNTDOWN_MIN_S, COUNTDOWN_MAX_S = 3, 86_400
