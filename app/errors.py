@@ -103,6 +103,14 @@ class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
 
 
+def invalid_field(field: str, message: str) -> ValidationFailed:
+    """A 422 about one field, for checks a body schema cannot express (they need the
+    database, or several fields at once), shaped like the schema's own errors."""
+    return ValidationFailed(
+        "the request has invalid fields", details=[{"field": field, "message": message}]
+    )
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

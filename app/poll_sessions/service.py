@@ -20,7 +20,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from app import keys
-from app.errors import ApiError, Conflict, Forbidden, NotFound
+from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
 from app.poll_sessions.schemas import CreateSession, PatchSession, Present, session_json
 from app.polls import codes, ids
 from app.polls import service as polls
@@ -31,15 +31,6 @@ log = logging.getLogger("livepolls.poll_sessions")
 
 CHANGED = "SESSION_CHANGED"
 DELETED = "SESSION_DELETED"
-
-
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(
-        "the request has invalid fields",
-        code="validation_failed",
-        status=422,
-        details=[{"field": field, "message": message}],
-    )
 
 
 def _conflict(message: str) -> ApiError:
@@ -224,7 +215,7 @@ async def patch_session(
     sent = body.model_dump(exclude_unset=True)
     for field, value in sent.items():
         if value is None:
-            raise _invalid(field, "may not be null")
+            raise invalid_field(field, "may not be null")
     fields: dict[str, Any] = {}
     if body.title is not None:
         fields["title"] = body.title
@@ -259,13 +250,13 @@ async def present(
     session = await _owned(session_id, principal)
     sent = body.model_fields_set
     if len(sent) != 1:
-        raise _invalid("body", "send exactly one of poll_id and step")
+        raise invalid_field("body", "send exactly one of poll_id and step")
     poll_ids = await poll_ids_of(session.id)
     current = session.current_poll_id if session.current_poll_id in poll_ids else None
     last = session.last_poll_id if session.last_poll_id in poll_ids else None
     if "step" in sent:
         if body.step is None:
-            raise _invalid("step", "must be next or previous")
+            raise invalid_field("step", "must be next or previous")
         target: int | None = _step(poll_ids, current, last, body.step)
     else:
         target = body.poll_id

@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from app import keys, ratelimit
 from app.config import Settings
-from app.errors import ApiError, Conflict, Forbidden, NotFound
+from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
 from app.polls import codes, ids
 from app.polls.schemas import (
     Countdown,
@@ -103,22 +103,13 @@ async def _owned(poll_id: int, principal: Principal) -> Poll:
 def _check_choices(kind: str, max_choices: int | None, n_options: int) -> int:
     if kind == "single":
         if max_choices not in (None, 1):
-            raise _invalid("max_choices", "a single-choice poll allows exactly 1 choice")
+            raise invalid_field("max_choices", "a single-choice poll allows exactly 1 choice")
         return 1
     if max_choices is None:
         return n_options
     if max_choices > n_options:
-        raise _invalid("max_choices", f"must be between 1 and {n_options}")
+        raise invalid_field("max_choices", f"must be between 1 and {n_options}")
     return max_choices
-
-
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(
-        "the request has invalid fields",
-        code="validation_failed",
-        status=422,
-        details=[{"field": field, "message": message}],
-    )
 
 
 def _require_registered(principal: Principal) -> None:
@@ -289,7 +280,7 @@ async def patch_poll(
     sent = body.model_dump(exclude_unset=True)
     for field, value in sent.items():
         if value is None:
-            raise _invalid(field, "may not be null")
+            raise invalid_field(field, "may not be null")
     options = await _options(poll)
     n_options = len(body.options) if body.options is not None else len(options)
     kind = body.kind or str(poll.kind)
@@ -324,7 +315,7 @@ async def open_poll(
     if poll.status != PollStatus.DRAFT:
         raise Conflict("only a draft can be opened", code="poll_not_open")
     if poll.closes_at is not None and poll.closes_at <= datetime.now(UTC):
-        raise _invalid("closes_at", "is in the past; patch it before opening")
+        raise invalid_field("closes_at", "is in the past; patch it before opening")
     updated = await Poll.filter(id=poll.id, status=PollStatus.DRAFT).update(
         status=PollStatus.OPEN, opened_at=datetime.now(UTC)
     )
