@@ -103,7 +103,9 @@ def _mysql(url: str, database: str | None = "") -> Any:
 def _empty_mysql(url: str) -> None:
     with _mysql(url) as conn, conn.cursor() as cur:
         cur.execute("SET FOREIGN_KEY_CHECKS=0")
-        for table in ("refresh_tokens", "ballots", "poll_options", "polls", "users"):
+        # every table (sessions too): TRUNCATE restarts AUTO_INCREMENT, so a row left
+        # behind would belong to the next test's user of the same id
+        for table in ("refresh_tokens", "ballots", "poll_options", "polls", "sessions", "users"):
             cur.execute(f"TRUNCATE TABLE `{table}`")
         cur.execute("SET FOREIGN_KEY_CHECKS=1")
 

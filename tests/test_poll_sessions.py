@@ -243,7 +243,9 @@ async def test_patch_reorders_adds_removes(client: httpx.AsyncClient, make_perso
     assert body["current_poll_id"] == a["id"] and body["version"] == 2
     assert (await Poll.get(id=b["id"])).session_id is None
     assert (await Poll.get(id=a["id"])).session_position == 1
-    body = (await patch(owner, {"poll_ids": [c["id"]]})).json()
+    r = await patch(owner, {"poll_ids": [c["id"]]})
+    assert r.status_code == 200, r.text
+    body = r.json()
     assert body["current_poll_id"] is None  # the current poll removed: waiting
     for bad in (
         {"title": None},

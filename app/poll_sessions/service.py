@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -94,18 +95,28 @@ async def _check_polls(poll_ids: list[int], user_id: int, session_id: int | None
             raise _conflict(f"poll {poll_id} belongs to another session; remove it there first")
 
 
-async def _assign(session_id: int, poll_ids: list[int]) -> None:
-    """Make `poll_ids` the session's polls in this order (inside the caller's
-    transaction); a poll another session took meanwhile fails it, rolled back."""
+async def _assign(session_id: int, poll_ids: list[int], conn: BaseDBAsyncClient) -> None:
+    """Make `poll_ids` the session's polls in this order, on the caller's transaction
+    `conn`; a poll another session took meanwhile fails it (and the caller rolls back)."""
     await (
         Poll.filter(session_id=session_id)
         .exclude(id__in=poll_ids)
+        .using_db(conn)
         .update(session_id=None, session_position=None)
     )
     for position, poll_id in enumerate(poll_ids):
         free = Q(session_id__isnull=True) | Q(session_id=session_id)
-        if not await Poll.filter(free, id=poll_id).update(
-            session_id=session_id, session_position=position
+        moved = (
+            await Poll.filter(free, id=poll_id)
+            .using_db(conn)
+            .update(session_id=session_id, session_position=position)
+        )
+        # MySQL counts changed rows, not matched ones: a poll already in its place is 0.
+        if (
+            not moved
+            and not await Poll.filter(id=poll_id, session_id=session_id, session_position=position)
+            .using_db(conn)
+            .exists()
         ):
             raise _conflict(f"poll {poll_id} belongs to another session; remove it there first")
 
@@ -121,11 +132,15 @@ async def create_session(
         if await Poll.exists(code=code):
             continue
         try:
-            async with in_transaction():
+            async with in_transaction() as conn:
                 session = await Session.create(
-                    id=ids.new_poll_id(), owner_id=principal.user_id, code=code, title=body.title
+                    id=ids.new_poll_id(),
+                    owner_id=principal.user_id,
+                    code=code,
+                    title=body.title,
+                    using_db=conn,
                 )
-                await _assign(session.id, body.poll_ids)
+                await _assign(session.id, body.poll_ids, conn)
             break
         except IntegrityError:
             continue  # a code or id collision: drawn again
@@ -221,8 +236,8 @@ async def patch_session(
         fields["title"] = body.title
     if body.poll_ids is not None:
         await _check_polls(body.poll_ids, principal.user_id, session.id)
-        async with in_transaction():
-            await _assign(session.id, body.poll_ids)
+        async with in_transaction() as conn:
+            await _assign(session.id, body.poll_ids, conn)
         if session.current_poll_id not in body.poll_ids:
             fields["current_poll_id"] = None
     return await _changed(redis, session.id, **fields)
@@ -280,9 +295,13 @@ async def present(
 async def delete_session(*, redis: Redis, principal: Principal, session_id: int) -> None:
     """Its polls stay, standalone; members of its rooms are told `LEFT_SESSION`."""
     session = await _owned(session_id, principal)
-    async with in_transaction():
-        await Poll.filter(session_id=session.id).update(session_id=None, session_position=None)
-        await session.delete()
+    async with in_transaction() as conn:
+        await (
+            Poll.filter(session_id=session.id)
+            .using_db(conn)
+            .update(session_id=None, session_position=None)
+        )
+        await session.delete(using_db=conn)
     log.info("session deleted", extra={"session_id": session.id})
     await redis.publish(
         keys.session_channel(redis, session.id),
