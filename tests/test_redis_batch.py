@@ -66,7 +66,7 @@ async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
             *(batch.run_script(SNAPSHOT, keys, [str(7 + i % 3), SERVER_RUN]) for i in range(30))
         )
         assert _script_loads(redis) - before == 1
-        assert {tuple(r[:3]) for r in replies} == {(2, 2, "1,3"), (2, 2, "2"), (2, 2, "")}
+        assert {tuple(r[:4]) for r in replies} == {(2, 2, 1, "1,3"), (2, 2, 1, "2"), (2, 2, 1, "")}
     finally:
         await batch.aclose()
         await client.aclose()

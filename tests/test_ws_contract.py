@@ -129,6 +129,23 @@ async def test_a_real_session_speaks_the_document(
         deleted = await client.delete(f"/polls/{secret['id']}", headers=host.headers)
         assert deleted.status_code == 204
         await audience.recv_until(lambda m: m["type"] == "LEFT" and m["ref"] is None)
+        # A session: follow the host onto a poll, see the session's presence, leave.
+        talk = await client.post(
+            "/sessions", json={"title": "Talk", "poll_ids": [poll["id"]]}, headers=host.headers
+        )
+        session = talk.json()
+        state = await request(viewer, type="JOIN_SESSION", code=session["code"])
+        assert state["type"] == "SESSION_STATE" and state["poll"] is None
+        await request(audience, type="JOIN_SESSION", session_id=session["id"], view="projector")
+        await request(presenter, type="JOIN_SESSION", session_id=session["id"])
+        await viewer.recv_until(lambda m: m["type"] == "PRESENCE" and "session_id" in m)
+        shown = await client.post(
+            f"/sessions/{session['id']}/present", json={"step": "next"}, headers=host.headers
+        )
+        assert shown.status_code == 200
+        await viewer.recv_until(lambda m: m["type"] == "SESSION_STATE" and m["poll"] is not None)
+        left = await request(viewer, type="LEAVE_SESSION", session_id=session["id"])
+        assert left["type"] == "LEFT_SESSION"
     finally:
         await asyncio.gather(presenter.close(), audience.close(), viewer.close())
 

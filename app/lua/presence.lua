@@ -2,7 +2,8 @@
 -- tabs or processes show them. Entries expire unless their process refreshes them,
 -- so a killed process's viewers disappear within the TTL.
 -- KEYS: 1 zset "<user id>|<process id>" -> expiry ms, 2 hash user id -> entries
--- ARGV: 1 op (join|leave|refresh), 2 ttl ms, 3 channel, 4 poll id, 5.. members
+-- ARGV: 1 op (join|leave|refresh), 2 ttl ms, 3 channel, 4 the place as a JSON member
+--       ('"poll_id":12' or '"session_id":7'), 5.. members
 -- Returns the number of distinct viewers; publishes PRESENCE when it changed.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -34,6 +35,6 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
 
 local after = redis.call('HLEN', KEYS[2])
 if after ~= before then
-  redis.call('PUBLISH', ARGV[3], '{"type":"PRESENCE","poll_id":' .. ARGV[4] .. ',"viewers":' .. after .. '}')
+  redis.call('PUBLISH', ARGV[3], '{"type":"PRESENCE",' .. ARGV[4] .. ',"viewers":' .. after .. '}')
 end
 return after

@@ -274,18 +274,28 @@ async def read_tally(redis: Redis, poll_id: int) -> Tally | None:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A joining member's view: the tally and its own ballot, from the same instant."""
+    """Joining members' view: the tally and each one's own ballot, from one instant."""
 
     tally: Tally
-    ballot: list[int] | None
+    ballots: list[list[int] | None]
+
+    @property
+    def ballot(self) -> list[int] | None:
+        return self.ballots[0]
+
+
+# Members read per script call: a session moving 10,000 members onto a poll blocks
+# Redis for a few short scripts, not one long one.
+SNAPSHOT_CHUNK = 1000
 
 
 async def read_snapshot(
-    redis: Redis, batch: RedisBatch, poll_id: int, user_id: int
+    redis: Redis, batch: RedisBatch, poll_id: int, user_ids: list[int]
 ) -> Snapshot | None:
     """One script call in the tick's batch (a JOIN storm shares its writes); None
-    without state. State not yet verified under this Redis run is verified first."""
-    script_keys, args = keys.poll_state_keys(poll_id)[:4], [str(user_id), SERVER_RUN]
+    without state. State not yet verified under this Redis run is verified first.
+    At most `SNAPSHOT_CHUNK` members: more go through `read_snapshots`."""
+    script_keys, args = keys.poll_state_keys(poll_id)[:4], [*map(str, user_ids), SERVER_RUN]
     out = await batch.run_script(SNAPSHOT, script_keys, args)
     if out == ["unverified"]:
         await ensure_state(redis, poll_id)
@@ -294,14 +304,28 @@ async def read_snapshot(
             raise RedisConnectionError("Redis restarted again while the poll was verified")
     if not out:
         return None
-    flat = out[3:]
+    n = int(out[2])
+    flat = out[3 + n :]
     tally = Tally(
         poll_id=poll_id,
         seq=int(out[0]),
         total=int(out[1]),
         counts={int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)},
     )
-    return Snapshot(tally, [int(x) for x in out[2].split(",")] if out[2] else None)
+    ballots = [[int(x) for x in b.split(",")] if b else None for b in out[3 : 3 + n]]
+    return Snapshot(tally, ballots)
+
+
+async def read_snapshots(
+    redis: Redis, batch: RedisBatch, poll_id: int, user_ids: list[int]
+) -> list[tuple[list[int], Snapshot]] | None:
+    """`read_snapshot` for any number of members, `SNAPSHOT_CHUNK` at a time (each chunk
+    from its own instant); None without state."""
+    chunks = [user_ids[i : i + SNAPSHOT_CHUNK] for i in range(0, len(user_ids), SNAPSHOT_CHUNK)]
+    read = await asyncio.gather(*(read_snapshot(redis, batch, poll_id, c) for c in chunks))
+    if any(snapshot is None for snapshot in read):
+        return None
+    return [(chunk, s) for chunk, s in zip(chunks, read, strict=True) if s is not None]
 
 
 async def my_ballot(redis: Redis, poll_id: int, user_id: int) -> list[int] | None:

@@ -42,15 +42,34 @@ CLOSE_TOKEN = 4401
 
 
 @dataclass(slots=True)
+class Follower:
+    """A socket's place in a session room (app/ws/follow.py): `ready` once it was shown
+    the session's state (the host's moves include it from then on); `poll_id`: the poll
+    it follows through the session now."""
+
+    projector: bool
+    ready: bool = False
+    poll_id: int | None = None
+
+
+@dataclass(slots=True)
 class Membership:
     """A socket's view of one room: the highest seq it was shown, and whether it may
     see counts (app.polls.schemas.counts_visible, evaluated by the hub); `projector`:
-    joined in projector view; `voted`: its user has a ballot in the poll."""
+    joined in projector view; `voted`: its user has a ballot in the poll; `via`: the
+    session it follows the poll through (app/ws/follow.py), None if joined directly."""
 
     last_seq: int
     sees_counts: bool
     projector: bool = False
     voted: bool = False
+    via: int | None = None
+
+    @property
+    def counted(self) -> bool:
+        """In the poll's viewers: a projector is no viewer, and a session's members are
+        counted once, in the session's viewers."""
+        return not self.projector and self.via is None
 
 
 class Connection:
@@ -69,6 +88,7 @@ class Connection:
         "expiry",
         "principal",
         "rooms",
+        "sessions",
         "transport",
         "ws",
     )
@@ -88,6 +108,7 @@ class Connection:
         self.principal = principal
         self._settings = settings
         self.rooms: dict[int, Membership] = {}
+        self.sessions: dict[int, Follower] = {}
         # Lists, not deques: a deque allocates a 600-byte block up front, for every
         # socket of a full venue; these stay short (MAX_BACKLOG_FRAMES, HIGH_WATER).
         self._backlog: list[bytes] = []

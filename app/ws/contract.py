@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from app.poll_sessions.replies import Session
 from app.polls.replies import Count, Id, Poll, Results
 
 DOCUMENT = Path(__file__).resolve().parent.parent.parent / "docs" / "asyncapi.json"
@@ -90,9 +91,39 @@ class ResultsMessage(Message):
 
 
 class Presence(Message):
+    """Distinct viewers of a poll's room (`poll_id`) or of a session (`session_id`,
+    whose members are counted there, not in the polls it shows): exactly one of the
+    two is present."""
+
     type: Literal["PRESENCE"]
-    poll_id: Id
+    poll_id: Id | None = None
+    session_id: Id | None = None
     viewers: Count
+
+
+class SessionState(Message):
+    """The session's state: the reply to JOIN_SESSION (`ref` echoed), and again
+    (`ref` null) every time the host changes the session. `poll` is the poll shown now
+    (null: the waiting screen), `results` its results when visible to you, `my_vote`
+    your ballot in it; from now on you get that poll's RESULTS and POLL_UPDATED as a
+    member of its room. `viewers`: the session's."""
+
+    type: Literal["SESSION_STATE"]
+    ref: Ref
+    session: Session
+    poll: Poll | None
+    results: Results | None
+    my_vote: list[Id] | None
+    viewers: Count
+    server_now: ServerNow
+
+
+class LeftSession(Message):
+    """You left the session (or it was deleted: `ref` null)."""
+
+    type: Literal["LEFT_SESSION"]
+    ref: Ref
+    session_id: Id
 
 
 class PollUpdated(Message):
@@ -147,6 +178,21 @@ class LeavePoll(Request):
     poll_id: Id
 
 
+class JoinSession(Request):
+    """Follow a session by `session_id` or by `code`: whichever poll the host shows,
+    the server puts you in its room; `view` as in JOIN_POLL."""
+
+    type: Literal["JOIN_SESSION"]
+    session_id: Id | None = None
+    code: Annotated[str, Field(max_length=16)] | None = None
+    view: Literal["participant", "projector"] = "participant"
+
+
+class LeaveSession(Request):
+    type: Literal["LEAVE_SESSION"]
+    session_id: Id
+
+
 class Vote(Request):
     type: Literal["VOTE"]
     poll_id: Id
@@ -174,8 +220,18 @@ SERVER_MESSAGES: tuple[type[Message], ...] = (
     ErrorMessage,
     Pong,
     Authed,
+    SessionState,
+    LeftSession,
 )
-CLIENT_MESSAGES: tuple[type[Request], ...] = (JoinPoll, LeavePoll, Vote, Ping, Auth)
+CLIENT_MESSAGES: tuple[type[Request], ...] = (
+    JoinPoll,
+    LeavePoll,
+    Vote,
+    Ping,
+    Auth,
+    JoinSession,
+    LeaveSession,
+)
 
 
 def message_type(model: type[BaseModel]) -> str:

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +42,10 @@ from app.polls.state import read_tally, results_message
 from app.redis_batch import RedisBatch
 from app.tokens import Principal
 from app.ws.connection import CLOSE_GOING_AWAY, CLOSE_TOKEN, Connection, Membership
+from app.ws.follow import SessionRoom, SessionRooms
 from app.ws.frames import message_frame, text_frame
 from app.ws.keepalive import Keepalive
-from app.ws.presence import Presence
+from app.ws.presence import Place, Presence, channel_of, poll_place
 
 log = logging.getLogger("livepolls.ws.hub")
 
@@ -74,6 +75,13 @@ class Room:
     last_presence_flush: float = 0.0
     subscribed: asyncio.Future[None] | None = None
 
+    def place(self) -> dict[str, int]:
+        return {"poll_id": self.poll_id}
+
+    def watchers(self) -> Iterator[Connection]:
+        """Who is shown the poll's PRESENCE: a session's members see the session's."""
+        return (c for c, m in self.members.items() if m.via is None)
+
     def sees_counts(self, user_id: int, *, voted: bool = False, projector: bool = False) -> bool:
         return counts_visible(
             owner_id=self.poll["owner_id"],
@@ -90,7 +98,7 @@ class Hub:
     def __init__(self, redis: Redis, batch: RedisBatch, settings: Settings) -> None:
         self._redis = redis
         self._settings = settings
-        self._base_window = settings.broadcast_window_ms / 1000
+        self.base_window = settings.broadcast_window_ms / 1000
         self._member_window = settings.broadcast_member_us / 1e6
         self._presence_window = settings.presence_window_ms / 1000
         self.presence = Presence(redis, batch, settings.presence_ttl_s)
@@ -106,6 +114,7 @@ class Hub:
         # Sockets that fell behind (they add themselves, see Connection.send).
         self.behind: set[Connection] = set()
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self.sessions = SessionRooms(self, redis, batch)
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Task[None]] = set()
 
@@ -173,6 +182,7 @@ class Hub:
             if not user_conns:
                 del self._by_user[conn.principal.user_id]
         metrics.WS_CONNECTIONS.dec()
+        self.sessions.part(conn, list(conn.sessions))
         return self._part(conn, list(conn.rooms))
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -187,16 +197,13 @@ class Hub:
             poll_id = self._codes.get(code)
         return self.rooms.get(poll_id) if poll_id is not None else None
 
-    async def enter(
-        self, conn: Connection, poll: dict[str, Any], *, projector: bool = False
-    ) -> tuple[Room, int]:
-        """Add `conn` to the room (subscribing first, so no update falls between the
-        subscription and the caller's snapshot). Returns the room and its viewers. A
-        projector socket is no viewer: it is left out of presence."""
+    async def host(self, poll: dict[str, Any]) -> Room:
+        """The poll's room here, subscribed to its channel (once per process however
+        many join at once)."""
         poll_id = int(poll["id"])
         room = self.rooms.get(poll_id)
         if room is None:
-            room = self.rooms[poll_id] = Room(poll_id, poll, window=self._base_window)
+            room = self.rooms[poll_id] = Room(poll_id, poll, window=self.base_window)
             room.subscribed = asyncio.get_running_loop().create_future()
             try:
                 await self._pubsub.subscribe(keys.channel(self._redis, poll_id))
@@ -208,29 +215,70 @@ class Hub:
                 room.subscribed.exception()  # retrieved: joiners get it below
                 del self.rooms[poll_id]
                 if failed is not exc:  # the SUBSCRIBE may have gone out
-                    self.spawn(self._leave_redis(None, [], [poll_id]))
+                    self.spawn(self.leave_redis(None, [], [poll_place(poll_id)]))
                 raise
             room.subscribed.set_result(None)
             self._codes[str(poll["code"])] = poll_id
         elif room.subscribed is not None and not room.subscribed.done():
             await asyncio.shield(room.subscribed)
-        before = conn.rooms.get(poll_id)
-        counted = before is not None and not before.projector
+        return room
+
+    def admit(
+        self, conn: Connection, room: Room, *, projector: bool, via: int | None = None
+    ) -> Membership:
+        """Make `conn` a member of the hosted room, shown no RESULTS until its snapshot
+        went out (`shown`)."""
+        before = conn.rooms.get(room.poll_id)
         membership = Membership(
-            NOT_YET, False, projector=projector, voted=before is not None and before.voted
+            NOT_YET,
+            False,
+            projector=projector,
+            voted=before is not None and before.voted,
+            via=via,
         )
-        conn.rooms[poll_id] = room.members[conn] = membership
+        conn.rooms[room.poll_id] = room.members[conn] = membership
         self._evaluate(room, conn, membership)
+        return membership
+
+    async def enter(
+        self, conn: Connection, poll: dict[str, Any], *, projector: bool = False
+    ) -> tuple[Room, int]:
+        """Add `conn` to the room (subscribing first, so no update falls between the
+        subscription and the caller's snapshot). Returns the room and its viewers. A
+        projector socket is no viewer: it is left out of presence."""
+        room = await self.host(poll)
+        poll_id = room.poll_id
+        before = conn.rooms.get(poll_id)
+        counted = before is not None and before.counted
+        self.admit(conn, room, projector=projector)
         user_id = conn.principal.user_id
         viewers = room.viewers
         if not projector and not counted:
-            viewers = await self.presence.join(poll_id, user_id)
+            viewers = await self.presence.join(poll_place(poll_id), user_id)
             room.viewers = viewers
         elif projector and counted:  # a viewer's socket turned projector
-            self.spawn(self._leave_redis(user_id, [poll_id], []))
+            self.spawn(self.leave_redis(user_id, [poll_place(poll_id)], []))
         if viewers < 0:
-            viewers = room.viewers = await self.presence.count(poll_id)
+            viewers = room.viewers = await self.presence.count(poll_place(poll_id))
         return room, viewers
+
+    def rooms_held(self, conn: Connection) -> int:
+        """What counts against `ws_max_rooms`: rooms joined, and sessions (one room each,
+        whatever poll they show)."""
+        return len(conn.sessions) + sum(1 for m in conn.rooms.values() if m.via is None)
+
+    def unfollow(self, conns: list[Connection], poll_id: int, session_id: int) -> None:
+        """Take these sockets out of the poll's room where they are in it through the
+        session only; an emptied room is unsubscribed in a task."""
+        room = self.rooms.get(poll_id)
+        for conn in conns:
+            membership = conn.rooms.get(poll_id)
+            if membership is not None and membership.via == session_id:
+                conn.forget_room(poll_id)
+                if room is not None:
+                    room.members.pop(conn, None)
+        if room is not None and not room.members and self._forget_room(room):
+            self.spawn(self.leave_redis(None, [], [poll_place(poll_id)]))
 
     # --- who sees counts -----------------------------------------------------------------
 
@@ -301,13 +349,15 @@ class Hub:
     def _part(self, conn: Connection, poll_ids: list[int]) -> asyncio.Task[None] | None:
         """Take `conn` out of these rooms here and now (no await: nothing can cut it
         short), dropping the rooms it leaves empty; Redis is told in a task."""
-        left, counted, emptied = [], [], []
+        left: list[int] = []
+        counted: list[Place] = []
+        emptied: list[Place] = []
         for poll_id in poll_ids:
             membership = conn.rooms.get(poll_id)
             if membership is None:
                 continue
-            if not membership.projector:
-                counted.append(poll_id)
+            if membership.counted:
+                counted.append(poll_place(poll_id))
             conn.forget_room(poll_id)
             room = self.rooms.get(poll_id)
             if room is None:
@@ -315,19 +365,25 @@ class Hub:
             room.members.pop(conn, None)
             left.append(poll_id)
             if not room.members and self._forget_room(room):
-                emptied.append(poll_id)
+                emptied.append(poll_place(poll_id))
         if not left:
             return None
-        return self.spawn(self._leave_redis(conn.principal.user_id, counted, emptied))
+        return self.spawn(self.leave_redis(conn.principal.user_id, counted, emptied))
 
-    async def _leave_redis(self, user_id: int | None, left: list[int], emptied: list[int]) -> None:
+    def hosts(self, place: Place) -> bool:
+        kind, id_ = place
+        return id_ in (self.sessions.rooms if kind == "s" else self.rooms)
+
+    async def leave_redis(
+        self, user_id: int | None, left: list[Place], emptied: list[Place]
+    ) -> None:
         """Presence leaves for `user_id`'s rooms (one pipeline) and one UNSUBSCRIBE for
-        the emptied rooms that nobody joined again meanwhile."""
+        the emptied rooms (polls', sessions') that nobody joined again meanwhile."""
         # Tasks: each presence leave moves the local count and queues its script in one
         # step, so Redis sees this process's joins and leaves in order; they start now,
         # whatever becomes of the rest.
         leaves = asyncio.gather(
-            *(self.presence.leave(poll_id, user_id) for poll_id in left if user_id is not None),
+            *(self.presence.leave(place, user_id) for place in left if user_id is not None),
             return_exceptions=True,
         )
         failures: list[BaseException] = []
@@ -335,7 +391,7 @@ class Hub:
             async with asyncio.timeout(LEAVE_TIMEOUT_S):
                 # Checked and sent in one step (the command is written before the first
                 # suspension): a room joined again since cannot lose its subscription.
-                channels = [keys.channel(self._redis, p) for p in emptied if p not in self.rooms]
+                channels = [channel_of(self._redis, p) for p in emptied if not self.hosts(p)]
                 if channels:
                     try:
                         await self._pubsub.unsubscribe(*channels)
@@ -364,7 +420,7 @@ class Hub:
 
     async def _drop_room(self, room: Room) -> None:
         if self._forget_room(room):
-            await self._leave_redis(None, [], [room.poll_id])
+            await self.leave_redis(None, [], [poll_place(room.poll_id)])
 
     # --- incoming pub/sub --------------------------------------------------------------
 
@@ -400,14 +456,22 @@ class Hub:
                 tally = await read_tally(self._redis, room.poll_id)
                 if tally is not None:
                     self._on_results(room, tally.seq, tally.total, results_message(tally))
+        await self.sessions.resync()
         with contextlib.suppress(Exception):
             await self.presence.heartbeat()
+
+    @property
+    def pubsub(self) -> PubSub:
+        return self._pubsub
 
     def _dispatch(self, channel: str, data: str) -> None:
         try:
             message = orjson.loads(data)
             if channel == keys.revocations(self._redis):
                 self._on_revoked(message)
+                return
+            if keys.is_session_channel(channel):
+                self.sessions.dispatch(message)
                 return
             kind = message["type"]
             poll_id = message["poll"]["id"] if kind == "POLL_UPDATED" else message["poll_id"]
@@ -423,7 +487,7 @@ class Hub:
                     self.voted(int(voter), room.poll_id)
             elif kind == "PRESENCE":
                 room.viewers = int(message["viewers"])
-                self._schedule_presence(room)
+                self.schedule_presence(room)
             elif kind == "POLL_UPDATED":
                 self._on_poll_updated(room, message)
             elif kind == "POLL_DELETED":
@@ -495,7 +559,7 @@ class Hub:
         if room.timer is None:
             room.timer = _arm(room.last_flush + room.window, self._flush, room)
 
-    def _schedule_presence(self, room: Room) -> None:
+    def schedule_presence(self, room: Room | SessionRoom) -> None:
         """Viewer counts wait longer than tallies: in a reconnect storm every join
         moves the count, and a 50 ms window would send the whole room a frame 20
         times a second for nothing anyone reads that fast."""
@@ -542,20 +606,18 @@ class Hub:
         elapsed = time.perf_counter() - started
         metrics.BROADCAST_FLUSH.observe(elapsed)
         room.window = max(
-            self._base_window,
+            self.base_window,
             elapsed * self._settings.broadcast_widen,
             len(room.members) * self._member_window,
         )
 
-    def _flush_presence(self, room: Room) -> None:
+    def _flush_presence(self, room: Room | SessionRoom) -> None:
         room.presence_timer = None
         room.last_presence_flush = asyncio.get_running_loop().time()
         if room.viewers != room.viewers_sent and room.viewers >= 0:
             room.viewers_sent = room.viewers
-            frame = message_frame(
-                {"type": "PRESENCE", "poll_id": room.poll_id, "viewers": room.viewers}
-            )
-            for conn in room.members:
+            frame = message_frame({"type": "PRESENCE", **room.place(), "viewers": room.viewers})
+            for conn in room.watchers():
                 conn.send(frame)
 
     # --- background ----------------------------------------------------------------------
@@ -587,7 +649,7 @@ class Hub:
                 delay = interval
 
 
-def _arm(at: float, flush: Callable[[Room], None], room: Room) -> asyncio.Handle:
+def _arm(at: float, flush: Callable[[Any], None], room: Room | SessionRoom) -> asyncio.Handle:
     """Call `flush(room)` at loop time `at`, or in this tick if that has passed
     (the leading edge: a quiet room's first update goes out at once)."""
     loop = asyncio.get_running_loop()

@@ -70,14 +70,29 @@ def _parse(raw: str | bytes) -> dict[str, Any]:
     return message
 
 
-def _poll_id(message: dict[str, Any], *, required: bool = True) -> int | None:
-    value = message.get("poll_id")
+def _poll_id(
+    message: dict[str, Any], *, required: bool = True, name: str = "poll_id"
+) -> int | None:
+    """The message's `poll_id` (or `session_id`: the same id space and bounds)."""
+    value = message.get(name)
     if value is None and not required:
         return None
     poll_id = ids.parse_poll_id(value)
     if type(value) is not int or poll_id is None:
-        raise BadMessage("poll_id must be a positive integer")
+        raise BadMessage(f"{name} must be a positive integer")
     return poll_id
+
+
+def _code(message: dict[str, Any], what: str) -> str:
+    """The message's join `code` of a `what` ("poll", "session"), normalized; a code
+    that cannot exist is not_found."""
+    code = message.get("code")
+    if not isinstance(code, str) or len(code) > 16:
+        raise BadMessage(f"JOIN_{what.upper()} needs {what}_id (integer) or code (string)")
+    normalized = codes.normalize(code)
+    if normalized is None:
+        raise ApiError(f"{what} not found", code="not_found")
+    return normalized
 
 
 VIEWS = ("participant", "projector")
@@ -130,6 +145,10 @@ class MessageHandler:
             await self.join(conn, message, ref)
         elif kind == "LEAVE_POLL":
             await self.leave(conn, message, ref)
+        elif kind == "JOIN_SESSION":
+            await self.join_session(conn, message, ref)
+        elif kind == "LEAVE_SESSION":
+            await self.leave_session(conn, message, ref)
         elif kind == "AUTH":
             await self.auth(conn, message, ref)
         elif kind == "PING":
@@ -283,18 +302,10 @@ class MessageHandler:
         projector = is_projector(message)
         hub, redis = self.ctx.hub, self.ctx.redis.client
         if poll_id is None:
-            if not isinstance(code, str) or len(code) > 16:
-                raise BadMessage("JOIN_POLL needs poll_id (integer) or code (string)")
-            code = codes.normalize(code)
-            if code is None:
-                raise ApiError("poll not found", code="not_found")
+            code = _code(message, "poll")
         room = hub.room_of(poll_id=poll_id, code=code)
-        rejoin = room is not None and room.poll_id in conn.rooms
-        if not rejoin and len(conn.rooms) >= self.ctx.settings.ws_max_rooms:
-            raise ApiError(
-                f"in {len(conn.rooms)} rooms already, the most a socket may be in: leave one first",
-                code="too_many_rooms",
-            )
+        membership = conn.rooms.get(room.poll_id) if room is not None else None
+        self._check_rooms(conn, rejoin=membership is not None and membership.via is None)
         if room is not None:
             poll_payload = room.poll
         else:
@@ -315,7 +326,7 @@ class MessageHandler:
         mine = None
         seq = -1
         if status != "draft":
-            snapshot = await read_snapshot(redis, self.ctx.redis.batch, poll_id, user_id)
+            snapshot = await read_snapshot(redis, self.ctx.redis.batch, poll_id, [user_id])
             if snapshot is not None:
                 tally, mine = snapshot.tally, snapshot.ballot
             else:  # Redis lost the poll: rebuild it from the database
@@ -339,6 +350,35 @@ class MessageHandler:
             },
         )
         hub.shown(conn, room, seq)
+
+    def _check_rooms(self, conn: Connection, *, rejoin: bool) -> None:
+        held = self.ctx.hub.rooms_held(conn)
+        if not rejoin and held >= self.ctx.settings.ws_max_rooms:
+            raise ApiError(
+                f"in {held} rooms already, the most a socket may be in: leave one first",
+                code="too_many_rooms",
+            )
+
+    async def join_session(
+        self, conn: Connection, message: dict[str, Any], ref: str | None
+    ) -> None:
+        """The reply, SESSION_STATE, is sent by the session room (app/ws/follow.py)."""
+        session_id = _poll_id(message, required=False, name="session_id")
+        code = _code(message, "session") if session_id is None else None
+        projector = is_projector(message)
+        rooms = self.ctx.hub.sessions
+        known = session_id if session_id is not None else rooms.code_of(code or "")
+        self._check_rooms(conn, rejoin=known is not None and known in conn.sessions)
+        await rooms.join(conn, session_id=session_id, code=code, projector=projector, ref=ref)
+
+    async def leave_session(
+        self, conn: Connection, message: dict[str, Any], ref: str | None
+    ) -> None:
+        session_id = _poll_id(message, name="session_id")
+        assert session_id is not None
+        if not await self.ctx.hub.sessions.leave(conn, session_id):
+            raise ApiError("you are not in that session", code="not_found")
+        self.reply(conn, {"type": "LEFT_SESSION", "ref": ref, "session_id": session_id})
 
     async def leave(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
         poll_id = _poll_id(message)
