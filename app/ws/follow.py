@@ -124,7 +124,9 @@ class SessionRooms:
         counted = before is not None and not before.projector
         place = session_place(session_id)
         if not projector and not counted:
-            sroom.viewers = await hub.presence.join(place, user_id)
+            viewers = await hub.presence.join(place, user_id)
+            if sroom.viewers < 0:  # else the channel's PRESENCE, maybe newer (see hub.enter)
+                sroom.viewers = viewers
         elif projector and counted:
             hub.spawn(hub.leave_redis(user_id, [place], []))
         if sroom.viewers < 0:

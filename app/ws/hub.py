@@ -255,7 +255,10 @@ class Hub:
         viewers = room.viewers
         if not projector and not counted:
             viewers = await self.presence.join(poll_place(poll_id), user_id)
-            room.viewers = viewers
+            # The room's count follows the channel's PRESENCE only: this reply may be
+            # read after a newer PRESENCE (another connection), and must not undo it.
+            if room.viewers < 0:
+                room.viewers = viewers
         elif projector and counted:  # a viewer's socket turned projector
             self.spawn(self.leave_redis(user_id, [poll_place(poll_id)], []))
         if viewers < 0:
