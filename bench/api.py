@@ -111,13 +111,20 @@ class Api:
         return User(int(body["user"]["id"]), str(body["access_token"]))
 
     async def create_poll(
-        self, owner: User, *, options: int = 4, allow_change: bool = False, question: str = "bench"
+        self,
+        owner: User,
+        *,
+        options: int = 4,
+        allow_change: bool = False,
+        question: str = "bench",
+        **extra: Any,
     ) -> PollRef:
         body = {
             "question": question,
             "options": [f"option {i + 1}" for i in range(options)],
             "allow_change": allow_change,
             "results_visibility": "live",
+            **extra,
         }
         r = await self._post("/polls", body, owner.token)
         if r.status_code != 201:
@@ -146,6 +153,26 @@ class Api:
         b = r.json()
         counts = {int(k): int(v) for k, v in (b.get("counts") or {}).items()}
         return Results(int(b["poll_id"]), str(b["status"]), int(b["seq"]), int(b["total"]), counts)
+
+    async def create_session(self, owner: User, poll_ids: list[int]) -> int:
+        r = await self._post("/sessions", {"title": "bench", "poll_ids": poll_ids}, owner.token)
+        if r.status_code != 201:
+            raise ApiError("POST /sessions", r)
+        return int(r.json()["id"])
+
+    async def present(self, owner: User, session_id: int, **body: Any) -> int | None:
+        """`POST /sessions/{id}/present` (`step` or `poll_id`); the poll shown now."""
+        r = await self._post(f"/sessions/{session_id}/present", body, owner.token)
+        if r.status_code != 200:
+            raise ApiError(f"POST /sessions/{session_id}/present", r)
+        current = r.json()["current_poll_id"]
+        return int(current) if current is not None else None
+
+    async def set_hidden(self, owner: User, poll_id: int, hidden: bool) -> None:
+        action = "hide" if hidden else "reveal"
+        r = await self._post(f"/polls/{poll_id}/{action}", {}, owner.token)
+        if r.status_code != 200:
+            raise ApiError(f"POST /polls/{poll_id}/{action}", r)
 
     async def close_poll(self, owner: User, poll_id: int) -> None:
         r = await self._post(f"/polls/{poll_id}/close", {}, owner.token)

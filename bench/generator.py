@@ -52,6 +52,7 @@ class ConnectSpec:
     port: int
     users: list[tuple[int, str]]  # (user id, token), one socket each
     join_polls: list[int] = field(default_factory=list)  # user i joins join_polls[i % len]
+    join_session: int | None = None  # every user joins this session (JOIN_SESSION)
     concurrency: int = 100
     timeout_s: float = 15.0
     retries: int = 3
@@ -117,6 +118,12 @@ class FanoutReport:
     latency: Histogram = field(default_factory=Histogram)  # vote scheduled -> member saw it, µs
     pairs_missing: int = 0  # (vote, sampled member) pairs the member never saw
     members_sampled: int = 0
+
+
+@dataclass(slots=True)
+class ShownReport:
+    members: int = 0
+    times: list[float] = field(default_factory=list)  # CLOCK_MONOTONIC, one per member
 
 
 @dataclass(slots=True)
@@ -203,6 +210,8 @@ class Gen:
             self._answer(int(msg["ref"]) - self.ref_base, now, str(msg["status"]), int(msg["seq"]))
         elif kind == "RESULTS":
             client.frames += 1
+            if msg["counts"] is not None:
+                client.counts_seen.setdefault(int(msg["poll_id"]), now)
             seq = msg["seq"]
             if seq > client.seq:
                 client.seq = seq
@@ -227,9 +236,21 @@ class Gen:
                 client.join_waiter.set_result(seq)
         elif kind == "POLL_UPDATED":
             results = msg.get("results") or {}
+            if results.get("counts") is not None:
+                client.counts_seen.setdefault(int(msg["poll"]["id"]), now)
             seq = int(results.get("seq", -1))
             if seq > client.seq:
                 client.seq = seq
+        elif kind == "SESSION_STATE":
+            poll, results = msg["poll"], msg["results"]
+            if poll is not None:
+                client.shown.setdefault(int(poll["id"]), now)
+                client.room = int(poll["id"])
+            if results is not None and results["counts"] is not None:
+                client.counts_seen.setdefault(int(results["poll_id"]), now)
+            waiter = client.join_waiter
+            if msg["ref"] == JOIN_REF and waiter is not None and not waiter.done():
+                waiter.set_result(int((results or {}).get("seq", 0)))
 
     def _answer(self, k: int, now: float, status: str, seq: int) -> None:
         if not 0 <= k < len(self.ack_t) or self.ack_t[k]:
@@ -251,7 +272,13 @@ class Gen:
     # phases ------------------------------------------------------------------------------
 
     async def _open(
-        self, host: str, port: int, user: tuple[int, str], join_poll: int | None, timeout_s: float
+        self,
+        host: str,
+        port: int,
+        user: tuple[int, str],
+        join_poll: int | None,
+        timeout_s: float,
+        join_session: int | None = None,
     ) -> WsClient:
         client = await open_client(
             host,
@@ -263,9 +290,15 @@ class Gen:
         )
         client.user_id = user[0]
         client.room = join_poll or 0
-        if join_poll is not None:
+        if join_poll is not None or join_session is not None:
             client.join_waiter = asyncio.get_running_loop().create_future()
-            client.send_text(b'{"type":"JOIN_POLL","poll_id":%d,"ref":"j"}' % join_poll)
+            if join_session is not None:
+                client.send_text(
+                    b'{"type":"JOIN_SESSION","session_id":%d,"ref":"j"}' % join_session
+                )
+            else:
+                assert join_poll is not None
+                client.send_text(b'{"type":"JOIN_POLL","poll_id":%d,"ref":"j"}' % join_poll)
             try:
                 await asyncio.wait_for(client.join_waiter, timeout_s)
             except BaseException:
@@ -288,7 +321,7 @@ class Gen:
                             spec.join_polls[i % len(spec.join_polls)] if spec.join_polls else None
                         )
                         slots[i] = await self._open(
-                            spec.host, spec.port, user, room, spec.timeout_s
+                            spec.host, spec.port, user, room, spec.timeout_s, spec.join_session
                         )
                     except (OSError, TimeoutError, HandshakeError, RuntimeError) as exc:
                         reason = _reason(exc)
@@ -307,7 +340,7 @@ class Gen:
                 client.index = len(self.clients)
                 self.clients.append(client)
         report.opened = sum(1 for c in slots if c is not None)
-        report.joined = report.opened if spec.join_polls else 0
+        report.joined = report.opened if spec.join_polls or spec.join_session else 0
         if spec.sample > 0:
             self._sample(spec.sample)
         report.seconds = time.monotonic() - started
@@ -527,6 +560,32 @@ class Gen:
                 else:
                     report.latency.record((log[i][0] - sched) * 1e6)
         return report
+
+    async def wait_shown(self, poll_id: int, counts: bool, timeout_s: float) -> ShownReport:
+        """Wait until every open member was shown the poll by its session (or, `counts`,
+        saw its counts); returns when each did."""
+        members = [c for c in self.clients if c.is_open]
+        deadline = time.monotonic() + timeout_s
+
+        def seen(c: WsClient) -> dict[int, float]:
+            return c.counts_seen if counts else c.shown
+
+        while True:
+            if all(poll_id in seen(c) for c in members) or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.005)
+        return ShownReport(
+            members=len(members),
+            times=[seen(c)[poll_id] for c in members if poll_id in seen(c)],
+        )
+
+    async def forget_counts(self, poll_id: int) -> int:
+        """Before a reveal: forget that members saw the poll's counts; returns how many
+        had seen them (a hidden poll's: a leak)."""
+        had = sum(1 for c in self.clients if poll_id in c.counts_seen)
+        for c in self.clients:
+            c.counts_seen.pop(poll_id, None)
+        return had
 
     async def tally(self) -> Tally:
         out = Tally()

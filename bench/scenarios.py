@@ -28,6 +28,7 @@ from bench.generator import (
     GenPool,
     HoldReport,
     SeqReport,
+    ShownReport,
     StormReport,
     StormSpec,
     Tally,
@@ -96,6 +97,11 @@ class Scale:
     slow_rate: int = 200
     slow_options: int = 20
     slow_duration_s: float = 30.0  # the phase with paused readers
+    # 9./10. sessions: the host's next and reveal reaching every member
+    follow_members: int = 10000
+    follow_steps: int = 5
+    follow_goal_p99_ms: float = 300.0
+    follow_timeout_s: float = 30.0
 
 
 FULL = Scale()
@@ -131,6 +137,9 @@ QUICK = Scale(
     slow_fraction=0.02,
     slow_rate=50,
     slow_duration_s=2.0,
+    follow_members=300,
+    follow_steps=3,
+    follow_timeout_s=10.0,
 )
 
 
@@ -395,7 +404,12 @@ def merge_connect(reports: list[ConnectReport]) -> ConnectReport:
 
 
 async def connect(
-    ctx: Ctx, pool: GenPool, users: list[tuple[int, str]], rooms: list[int], sample: int = 0
+    ctx: Ctx,
+    pool: GenPool,
+    users: list[tuple[int, str]],
+    rooms: list[int],
+    sample: int = 0,
+    session: int | None = None,
 ) -> ConnectReport:
     parts = pool.split(users)
     specs = [
@@ -405,6 +419,7 @@ async def connect(
                 port=ctx.port,
                 users=part,
                 join_polls=rooms,
+                join_session=session,
                 concurrency=ctx.scale.connect_concurrency,
                 sample=math.ceil(sample / pool.procs) if sample else 0,
             )
@@ -1158,6 +1173,140 @@ async def _peak_rss(target: Target, stop: asyncio.Event) -> int:
     return peak
 
 
+# ---- 9./10. sessions: the host's next and reveal ----------------------------------------
+
+
+def _sessions_missing(ctx: Ctx, res: ScenarioResult) -> bool:
+    if ctx.target.name != "livepolls":
+        res.skipped = "no sessions on this target"
+        return True
+    return False
+
+
+async def _follow_step(
+    ctx: Ctx, pool: GenPool, act: Callable[[], Awaitable[Any]], poll_id: int, counts: bool
+) -> tuple[Histogram, int, int]:
+    """Run the host's action, then wait until every member was shown the poll (or its
+    counts): each member's latency from just before the request, and how many got it."""
+    t0 = time.monotonic()
+    await act()
+    reports = await pool.call_all(
+        "wait_shown",
+        {"poll_id": poll_id, "counts": counts, "timeout_s": ctx.scale.follow_timeout_s},
+        ShownReport,
+    )
+    lat = Histogram()
+    for r in reports:
+        for t in r.times:
+            lat.record(max(0.0, t - t0) * 1e6)
+    return lat, sum(len(r.times) for r in reports), sum(r.members for r in reports)
+
+
+def _follow_row(label: str, lat: Histogram, got: int, expected: int, goal: float) -> dict[str, Any]:
+    summary = lat.summary_ms()
+    return {
+        "label": label,
+        "p50_ms": summary["p50_ms"],
+        "p99_ms": summary["p99_ms"],
+        "max_ms": summary["max_ms"],
+        "received": got,
+        "expected": expected,
+        "goal_p99_ms": goal,
+        "meets_goal": summary["p99_ms"] is not None and summary["p99_ms"] <= goal,
+    }
+
+
+async def follow_next(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+    """A talk: members follow the host's "next" from poll to poll (a session room; the
+    server moves every member, no client round trip)."""
+    if _sessions_missing(ctx, res):
+        return
+    s = ctx.scale
+    n = s.follow_members
+    res.params = {"members": n, "steps": s.follow_steps, "goal_p99_ms": s.follow_goal_p99_ms}
+    polls = await ctx.api.create_polls(ctx.owner, s.follow_steps, options=4, status="draft")
+    session = await ctx.api.create_session(ctx.owner, [p.id for p in polls])
+    conn = await connect(ctx, pool, await ctx.users.get(n), [], session=session)
+    res.checks.append(Check("all members joined", conn.joined == n, f"{conn.joined}/{n}"))
+    total, got_all = Histogram(), 0
+    for k, poll in enumerate(polls):
+        meter = Meter(ctx, pool)
+        await meter.start()
+        lat, got, members = await _follow_step(
+            ctx, pool, lambda: ctx.api.present(ctx.owner, session, step="next"), poll.id, False
+        )
+        usage = meter.stop()
+        total.merge(lat)
+        got_all += got
+        row = _follow_row(f"next #{k + 1}", lat, got, members, s.follow_goal_p99_ms)
+        row.update(usage.summary())
+        res.rows.append(row)
+        ctx.log(
+            f"  next #{k + 1}: {got}/{members} shown; p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms"
+        )
+    res.rows.append(_follow_row("all steps", total, got_all, n * len(polls), s.follow_goal_p99_ms))
+    res.checks.append(
+        Check(
+            "every member shown every poll",
+            got_all == n * len(polls),
+            f"{got_all}/{n * len(polls)}",
+        )
+    )
+    await close_polls(ctx, [p.id for p in polls])
+
+
+async def follow_reveal(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+    """The host reveals a hidden poll's results to the whole room: from the request to
+    the last member's counts; and no member ever saw them while hidden."""
+    if _sessions_missing(ctx, res):
+        return
+    s = ctx.scale
+    n = s.follow_members
+    res.params = {"members": n, "steps": s.follow_steps, "goal_p99_ms": s.follow_goal_p99_ms}
+    poll = await ctx.api.create_poll(ctx.owner, options=4, results_hidden=True)
+    session = await ctx.api.create_session(ctx.owner, [poll.id])
+    conn = await connect(ctx, pool, await ctx.users.get(n), [], session=session)
+    res.checks.append(Check("all members joined", conn.joined == n, f"{conn.joined}/{n}"))
+    await ctx.api.present(ctx.owner, session, poll_id=poll.id)
+    _, shown, _ = await _follow_step(ctx, pool, lambda: asyncio.sleep(0), poll.id, False)
+    total, got_all, leaks = Histogram(), 0, 0
+    for k in range(s.follow_steps):
+        if k:  # hidden again; what members saw before the hide is no leak
+            await asyncio.sleep(0.2)
+            await ctx.api.set_hidden(ctx.owner, poll.id, True)
+            await pool.call_all("forget_counts", {"poll_id": poll.id}, int)
+            await asyncio.sleep(0.5)
+        leaks += sum(await pool.call_all("forget_counts", {"poll_id": poll.id}, int))
+        meter = Meter(ctx, pool)
+        await meter.start()
+        lat, got, members = await _follow_step(
+            ctx, pool, lambda: ctx.api.set_hidden(ctx.owner, poll.id, False), poll.id, True
+        )
+        usage = meter.stop()
+        total.merge(lat)
+        got_all += got
+        row = _follow_row(f"reveal #{k + 1}", lat, got, members, s.follow_goal_p99_ms)
+        row.update(usage.summary())
+        res.rows.append(row)
+        ctx.log(
+            f"  reveal #{k + 1}: {got}/{members} saw counts; "
+            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms"
+        )
+    res.rows.append(
+        _follow_row("all steps", total, got_all, n * s.follow_steps, s.follow_goal_p99_ms)
+    )
+    res.checks.append(Check("every member shown the poll", shown == n, f"{shown}/{n}"))
+    res.checks.append(
+        Check(
+            "every member saw every reveal",
+            got_all == n * s.follow_steps,
+            f"{got_all}/{n * s.follow_steps}",
+        )
+    )
+    res.checks.append(Check("no counts while hidden", leaks == 0, f"{leaks} member(s) saw counts"))
+    await close_polls(ctx, [poll.id])
+
+
 # ---- registry ------------------------------------------------------------------------------
 
 Scenario = Callable[[Ctx, GenPool, ScenarioResult], Awaitable[None]]
@@ -1172,6 +1321,8 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "write-behind": ("6. write-behind to MySQL", write_behind),
     "slow": ("7. slow consumers", slow),
     "rooms": ("8. vote -> RESULTS, many small rooms at once", rooms),
+    "next": ("9. a session's next reaching every member", follow_next),
+    "reveal": ("10. a hidden poll's reveal reaching every member", follow_reveal),
 }
 
 

@@ -79,6 +79,10 @@ class WsClient(asyncio.Protocol):
         self.index = 0
         self.seq = -1  # highest results seq seen (JOINED or RESULTS)
         self.frames = 0  # RESULTS frames received
+        # Sessions: poll id -> when a SESSION_STATE first showed it; poll id -> when a
+        # frame first carried its counts (since the last `forget_counts`).
+        self.shown: dict[int, float] = {}
+        self.counts_seen: dict[int, float] = {}
         self.log: list[tuple[float, int]] | None = None  # (receive time, seq) when sampled
         self.slow = False
         self.join_waiter: asyncio.Future[int] | None = None
