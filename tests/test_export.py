@@ -306,3 +306,51 @@ async def test_a_session_of_two_polls(client: httpx.AsyncClient, make_person: An
         await client.get(f"/sessions/{session['id']}/results.csv", headers=owner.headers)
     )
     assert [row["status"] for row in rows] == ["closed", "closed", "open", "open", "open"]
+
+
+async def test_ballot_exports_while_votes_are_drained(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    worker: Any,
+) -> None:
+    """Exports racing the drainer's inserts (runs here see 0, then some hundreds, then
+    thousands of rows): each lists every voter at most once, in seq order; after the
+    drain, every ballot as it was acked."""
+    owner = await make_person()
+    poll = await create(client, owner, options=[f"O{i}" for i in range(20)])
+    options = [o["id"] for o in poll["options"]]
+    voters = await make_voters(4000)
+    ballots = [(p, [options[i % 20]]) for i, p in enumerate(voters)]
+    w = worker(burst=False)
+    running = asyncio.create_task(w.async_run())
+    try:
+        votes = asyncio.create_task(cast(live_server.app.ctx.votes, poll["id"], ballots, 500))
+        seen: list[int] = []
+        while not votes.done() or len(seen) < 3:
+            exports = await asyncio.gather(
+                *(
+                    client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers)
+                    for _ in range(3)
+                )
+            )
+            for r in exports:
+                rows = dicts_of(r)
+                users = [int(row["user_id"]) for row in rows]
+                assert len(users) == len(set(users))
+                seqs = [int(row["seq"]) for row in rows]
+                assert seqs == sorted(seqs)
+                seen.append(len(rows))
+        acked = await votes
+        assert len(acked) == 4000
+        assert (await client.post(f"/polls/{poll['id']}/close", headers=owner.headers)).is_success
+        deadline = asyncio.get_running_loop().time() + 60
+        while (await Ballot.filter(poll_id=poll["id"]).count()) < 4000:
+            assert asyncio.get_running_loop().time() < deadline, "not drained"
+            await asyncio.sleep(0.1)
+    finally:
+        running.cancel()
+    r = await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers)
+    assert {int(row["user_id"]): row["option_ids"] for row in dicts_of(r)} == acked
+    assert redis_ballots(redis, poll["id"]) == acked
