@@ -31,3 +31,9 @@ def setup_headers(app: Sanic[Any, Any]) -> None:
 def never_cached(bp: Blueprint) -> None:
     """Mark every response of `bp`, its errors included, `Cache-Control: no-store`."""
     bp.middleware(no_store, "response")
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """`Content-Disposition` of a download: saved under `filename`, never shown inline.
+    The names are ours (ids and fixed words), so they need no quoting."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

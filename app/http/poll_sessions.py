@@ -6,14 +6,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty, json, text
 
 from app.http.bodies import parse_body, validate
 from app.http.docs import api, link
-from app.http.headers import never_cached
-from app.poll_sessions import service
+from app.http.headers import attachment, never_cached
+from app.poll_sessions import export, service
 from app.poll_sessions.replies import Session, SessionList, SessionView
 from app.poll_sessions.schemas import CreateSession, PatchSession, Present
+from app.polls.export import CONTENT_TYPE
 from app.tokens import Principal
 
 bp = Blueprint("poll_sessions", url_prefix="/sessions")
@@ -28,6 +29,7 @@ CREATED_LINKS = {
     "PatchSession": link("patchSession", "rename or reorder it", **BY_ID),
     "PresentSession": link("presentSession", "present one of its polls", **BY_ID),
     "DeleteSession": link("deleteSession", "delete it", **BY_ID),
+    "ExportSessionResults": link("exportSessionResults", "its results as CSV", **BY_ID),
 }
 
 
@@ -172,4 +174,24 @@ async def present(request: Request, session_id: str, principal: Principal) -> HT
             session_id=service.parse_session_id(session_id),
             body=body,
         )
+    )
+
+
+@bp.get("/<session_id>/results.csv")
+@api(
+    "exportSessionResults",
+    "Results of every poll of the session as one CSV (owner)",
+    reply="text/csv",
+    description="poll_id,poll_position,question,status,option_id,label,position,count: "
+    "one row per option of every poll in the session's order, drafts counting 0",
+    errors=(403, 404),
+    secured=True,
+)
+async def results_csv(request: Request, session_id: str, principal: Principal) -> HTTPResponse:
+    session = service.parse_session_id(session_id)
+    body = await export.owner_session_csv(
+        redis=request.app.ctx.redis.client, principal=principal, session_id=session
+    )
+    return text(
+        body, content_type=CONTENT_TYPE, headers=attachment(f"session-{session}-results.csv")
     )

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty, json, text
 
 from app.http.bodies import json_object, parse_body, validate
 from app.http.docs import api, link
-from app.http.headers import never_cached
-from app.polls import service
+from app.http.headers import attachment, never_cached
+from app.polls import export, service
 from app.polls.replies import ClosedPoll, Poll, PollList, PollView, Results, VoteReceipt
 from app.polls.schemas import Countdown, CreatePoll, PatchPoll
 from app.tokens import Principal
@@ -32,6 +32,8 @@ CREATED_LINKS = {
     "HideResults": link("hideResults", "hide its counts", **BY_ID),
     "RevealResults": link("revealResults", "reveal its counts", **BY_ID),
     "GetResults": link("getResults", "its results", **BY_ID),
+    "ExportResults": link("exportResults", "its results as CSV", **BY_ID),
+    "ExportBallots": link("exportBallots", "its ballots as CSV", **BY_ID),
     "Vote": {
         **link("vote", "vote for its first option", **BY_ID),
         "requestBody": {"option_ids": ["$response.body#/options/0/id"]},
@@ -276,6 +278,50 @@ async def results(request: Request, poll_id: str, principal: Principal) -> HTTPR
             poll_id=service.parse_poll_id(poll_id),
         )
     )
+
+
+@bp.get("/<poll_id>/results.csv")
+@api(
+    "exportResults",
+    "Results as CSV: option_id,label,position,count (owner)",
+    reply="text/csv",
+    description="one row per option in position order, after a header row",
+    errors=(403, 404, 409),
+    secured=True,
+)
+async def results_csv(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    poll = service.parse_poll_id(poll_id)
+    body = await export.owner_results_csv(
+        redis=request.app.ctx.redis.client, principal=principal, poll_id=poll
+    )
+    return text(
+        body, content_type=export.CONTENT_TYPE, headers=attachment(f"poll-{poll}-results.csv")
+    )
+
+
+@bp.get("/<poll_id>/ballots.csv")
+@api(
+    "exportBallots",
+    "Ballots as CSV: user_id,option_ids,seq,cast_at (owner), streamed",
+    reply="text/csv",
+    description="one row per voter in seq order, after a header row; the ballots the "
+    "workers have persisted (all of them once a closed poll is finalized)",
+    errors=(403, 404),
+    secured=True,
+)
+async def ballots_csv(request: Request, poll_id: str, principal: Principal) -> None:
+    poll = service.parse_poll_id(poll_id)
+    chunks = await export.owner_ballots_csv(principal=principal, poll_id=poll)
+    # The first page is read before the status line: a database failure there is still
+    # a clean 503. One later is a cut chunked body, which no client takes for a file.
+    first = await anext(chunks)
+    response = await request.respond(
+        content_type=export.CONTENT_TYPE, headers=attachment(f"poll-{poll}-ballots.csv")
+    )
+    await response.send(first)
+    async for chunk in chunks:
+        await response.send(chunk)
+    await response.eof()
 
 
 @bp.post("/<poll_id>/votes")

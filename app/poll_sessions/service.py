@@ -69,6 +69,11 @@ async def _owned(session_id: int, principal: Principal) -> Session:
     return session
 
 
+async def find_owned_session(*, principal: Principal, session_id: int) -> Session:
+    """The session, for its owner only (a registered user): 404 unknown, 403 others."""
+    return await _owned(session_id, principal)
+
+
 async def poll_ids_of(session_id: int) -> list[int]:
     rows = (
         await Poll.filter(session_id=session_id)

@@ -100,6 +100,12 @@ async def _owned(poll_id: int, principal: Principal) -> Poll:
     return poll
 
 
+async def find_owned_poll(*, principal: Principal, poll_id: int) -> Poll:
+    """The poll, for its owner only: someone else's draft is 404 (it does not exist for
+    them), someone else's poll 403."""
+    return await _owned(poll_id, principal)
+
+
 def _check_choices(kind: str, max_choices: int | None, n_options: int) -> int:
     if kind == "single":
         if max_choices not in (None, 1):
