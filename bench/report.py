@@ -95,6 +95,16 @@ COLUMNS: dict[str, list[tuple[str, str, Better]]] = {
         ("other_cpu_pct", "other CPU %", ""),
     ],
 }
+COLUMNS["next"] = COLUMNS["reveal"] = [
+    ("p50_ms", "p50 ms", "lower"),
+    ("p99_ms", "p99 ms", "lower"),
+    ("max_ms", "max ms", "lower"),
+    ("received", "received", "higher"),
+    ("expected", "expected", ""),
+    ("meets_goal", "p99 <= goal", ""),
+    ("server_cpu_pct", "srv CPU %", ""),
+    ("other_cpu_pct", "other CPU %", ""),
+]
 COLUMNS["fanout-large"] = COLUMNS["rooms"] = COLUMNS["fanout"]
 
 
