@@ -229,3 +229,25 @@ async def test_a_session_is_one_room_against_the_limit(
         "type"
     ] == "SESSION_STATE"
     await ws.close()
+
+
+async def test_deleting_the_poll_shown_brings_the_waiting_screen(
+    live_server: LiveServer, client: httpx.AsyncClient, make_person: Any
+) -> None:
+    host, fan = await make_person(), await make_person()
+    session, polls = await talk(client, host, n=2)
+    await present(client, host, session, step="next")
+    ws = await WsClient.open(live_server.ws_url, fan.token)
+    before = await ws.request(type="JOIN_SESSION", session_id=session["id"])
+    assert before["poll"]["id"] == polls[0]["id"]
+    assert (
+        await client.delete(f"/polls/{polls[0]['id']}", headers=host.headers)
+    ).status_code == 204
+    after = await ws.recv_until(is_state)
+    assert after["poll"] is None and after["session"]["current_poll_id"] is None
+    assert after["session"]["poll_ids"] == [polls[1]["id"]]
+    assert after["session"]["version"] > before["session"]["version"]
+    # Next goes on from the waiting screen to the poll that is left.
+    await present(client, host, session, step="next")
+    assert (await ws.recv_until(is_state))["poll"]["id"] == polls[1]["id"]
+    await ws.close()

@@ -9,6 +9,7 @@ states are ignored, so a client never sees the version go backwards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -224,6 +225,17 @@ async def _changed(redis: Redis, session_id: int, **fields: Any) -> dict[str, An
         raise NotFound("session not found")
     await redis.publish(keys.session_channel(redis, session_id), orjson.dumps(state))
     return dict(state["session"])
+
+
+async def poll_deleted(*, redis: Redis, session_id: int, poll_id: int) -> None:
+    """A poll of the session was deleted: its rooms are shown the list without it (the
+    waiting screen if it was the one shown)."""
+    session = await Session.get_or_none(id=session_id)
+    if session is None:
+        return
+    fields = {"current_poll_id": None} if session.current_poll_id == poll_id else {}
+    with contextlib.suppress(NotFound):  # the session went too
+        await _changed(redis, session_id, **fields)
 
 
 async def patch_session(

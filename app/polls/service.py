@@ -390,6 +390,12 @@ async def delete_poll(*, redis: Redis, principal: Principal, poll_id: int) -> No
     await redis.publish(
         keys.channel(redis, poll.id), orjson.dumps({"type": "POLL_DELETED", "poll_id": poll.id})
     )
+    session_id: int | None = poll.session_id
+    if session_id is not None:
+        # Imported here: the session service builds on this one.
+        from app.poll_sessions.service import poll_deleted
+
+        await poll_deleted(redis=redis, session_id=session_id, poll_id=poll.id)
 
 
 async def poll_results(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
