@@ -90,9 +90,7 @@ async def test_web_and_worker_ride_out_a_redis_restart(
         # Every vote after Redis is back succeeds, the first one included.
         statuses = []
         for i, ws in enumerate(sockets[10:]):
-            reply = await ws.request(
-                within=15, type="VOTE", poll_id=poll_id, option_ids=[option]
-            )
+            reply = await ws.request(within=15, type="VOTE", poll_id=poll_id, option_ids=[option])
             statuses.append(reply.get("status") or reply.get("code"))
             if i == 0:
                 figures["first_vote_after_s"] = round(time.monotonic() - back, 3)
@@ -191,3 +189,58 @@ async def test_make_run_rides_out_a_redis_restart(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+
+
+async def test_a_session_room_rides_out_a_redis_restart(
+    live_server: LiveServer, make_person: Any, server_process: Any, redis_server: Any
+) -> None:
+    """Members keep following the host across an empty Redis: a change published while
+    the web's pub/sub is still reconnecting is caught up by the room's resync."""
+    redis = redis_server()
+    web = server_process(REDIS_URL=redis.url)
+    host = await make_person()
+    members = await open_all([(web.ws_url, p.token) for p in await people(live_server, 20)])
+    late = await WsClient.open(web.ws_url, (await make_person()).token)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as http:
+        polls = [await create(http, host, status="draft") for _ in range(2)]
+        r = await http.post(
+            "/sessions",
+            json={"title": "Talk", "poll_ids": [p["id"] for p in polls]},
+            headers=host.headers,
+        )
+        session = r.json()
+
+        async def step() -> httpx.Response:
+            return await http.post(
+                f"/sessions/{session['id']}/present", json={"step": "next"}, headers=host.headers
+            )
+
+        def showing(poll: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+            return lambda m: (
+                m["type"] == "SESSION_STATE" and (m["poll"] or {}).get("id") == poll["id"]
+            )
+
+        try:
+            for ws in members:
+                await ws.request(type="JOIN_SESSION", session_id=session["id"])
+            assert (await step()).status_code == 200
+            await asyncio.gather(*(ws.recv_until(showing(polls[0])) for ws in members))
+
+            redis.kill()
+            # While Redis is away a join is answered (an error), not left hanging.
+            refused = await late.request(type="JOIN_SESSION", session_id=session["id"])
+            assert refused["type"] == "ERROR" and refused["code"] == "internal_error"
+
+            redis.start()
+            deadline = time.monotonic() + 15
+            while (moved := await step()).status_code != 200:  # 503 until Redis answers
+                assert time.monotonic() < deadline, moved.text
+                await asyncio.sleep(0.2)
+            states = await asyncio.gather(
+                *(ws.recv_until(showing(polls[1]), within=20) for ws in members)
+            )
+            assert {s["results"]["total"] for s in states} == {0}
+            joined = await late.request(type="JOIN_SESSION", session_id=session["id"], within=10)
+            assert joined["type"] == "SESSION_STATE" and joined["poll"]["id"] == polls[1]["id"]
+        finally:
+            await close_all([*members, late])

@@ -123,18 +123,24 @@ class SessionRooms:
         sroom.members[conn] = conn.sessions[session_id] = follower
         counted = before is not None and not before.projector
         place = session_place(session_id)
-        if not projector and not counted:
-            viewers = await hub.presence.join(place, user_id)
-            if sroom.viewers < 0:  # else the channel's PRESENCE, maybe newer (see hub.enter)
-                sroom.viewers = viewers
-        elif projector and counted:
-            hub.spawn(hub.leave_redis(user_id, [place], []))
-        if sroom.viewers < 0:
-            sroom.viewers = await hub.presence.count(place)
-        reply = asyncio.get_running_loop().create_future()
-        sroom.pending.append(Pending(conn, ref, reply))
-        self._kick(sroom)
-        await reply
+        try:
+            if not projector and not counted:
+                viewers = await hub.presence.join(place, user_id)
+                if sroom.viewers < 0:  # else the channel's PRESENCE, maybe newer (hub.enter)
+                    sroom.viewers = viewers
+            elif projector and counted:
+                hub.spawn(hub.leave_redis(user_id, [place], []))
+            if sroom.viewers < 0:
+                sroom.viewers = await hub.presence.count(place)
+            reply = asyncio.get_running_loop().create_future()
+            sroom.pending.append(Pending(conn, ref, reply))
+            self._kick(sroom)
+            await reply
+        except Exception:
+            # Redis or the database failed it: a JOIN_SESSION refused leaves no member.
+            if sroom.members.get(conn) is follower:
+                self.part(conn, [session_id])
+            raise
 
     async def _hosted(self, session_id: int) -> SessionRoom:
         """The session's room here: subscribed to its channel, then its state read (a
