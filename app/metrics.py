@@ -76,6 +76,12 @@ BROADCAST_FLUSH = Histogram(
     "Time to hand one room's RESULTS frame to all its local sockets",
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
+SESSION_SHOW = Histogram(
+    "livepolls_session_show_seconds",
+    "Time for a session room to show its local members a change (or a batch of joiners "
+    "the state): moving them into the poll's room, reading their ballots, sending",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 OUTBOX_PERSISTED = Counter("livepolls_outbox_persisted_total", "Ballots written to the database")
 OUTBOX_BATCH_ROWS = Histogram(
     "livepolls_outbox_batch_rows",

@@ -23,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from redis.asyncio import Redis
 
-from app import keys
+from app import keys, metrics
 from app.clock import server_now_ms
 from app.errors import NotFound
 from app.poll_sessions import service as sessions
@@ -301,6 +302,13 @@ class SessionRooms:
                             pending.reply.set_result(None)
 
     async def _show(self, sroom: SessionRoom, targets: list[tuple[Connection, str | None]]) -> None:
+        started = time.perf_counter()
+        try:
+            await self._move(sroom, targets)
+        finally:
+            metrics.SESSION_SHOW.observe(time.perf_counter() - started)
+
+    async def _move(self, sroom: SessionRoom, targets: list[tuple[Connection, str | None]]) -> None:
         """Send each target SESSION_STATE for the room's state now, moving it into the
         current poll's room first (and out of the one it followed)."""
         assert sroom.state is not None
