@@ -38,7 +38,7 @@ from app.polls import service as polls
 from app.polls.schemas import results_json
 from app.polls.state import Snapshot, read_snapshots
 from app.redis_batch import RedisBatch
-from app.ws.connection import Connection, Follower
+from app.ws.connection import Connection, Follower, Membership
 from app.ws.frames import message_frame, text_frame
 from app.ws.presence import Place, session_place
 from models import Ballot, PollStatus
@@ -51,6 +51,10 @@ log = logging.getLogger("livepolls.ws.follow")
 # A move that failed (Redis or the database away) is tried again after this long.
 RETRY_S = 1.0
 BALLOT_QUERY_CHUNK = 1000
+
+# A member's view of the poll shown: its results (None: a draft), their seq, its ballot.
+View = tuple[dict[str, Any] | None, int, list[int] | None]
+NO_VIEW: View = (None, -1, None)
 
 
 @dataclass(slots=True, eq=False)
@@ -310,7 +314,9 @@ class SessionRooms:
 
     async def _move(self, sroom: SessionRoom, targets: list[tuple[Connection, str | None]]) -> None:
         """Send each target SESSION_STATE for the room's state now, moving it into the
-        current poll's room first (and out of the one it followed)."""
+        current poll's room (and out of the one it followed). The poll's room is
+        subscribed before the snapshot is read, and members are admitted, shown the
+        snapshot and caught up in one synchronous pass after it: no tally falls between."""
         assert sroom.state is not None
         state, session_id, hub = sroom.state, sroom.session_id, self._hub
         poll: dict[str, Any] | None = state["poll"]
@@ -325,58 +331,58 @@ class SessionRooms:
         for old, conns in by_poll.items():
             hub.unfollow(conns, old, session_id)
         room: Room | None = None
-        admitted: list[Connection] = []
+        views: dict[int, View] = {}
         if poll is not None:
-            room = await hub.host(poll)
-            poll = room.poll
-            for conn, follower in followers.items():
-                if sroom.members.get(conn) is not follower or conn not in hub.connections:
-                    continue  # left while the room was being subscribed
-                if (
-                    poll["status"] == PollStatus.DRAFT
-                    and conn.principal.user_id != poll["owner_id"]
-                ):
-                    continue  # a draft shows to its owner only (presenting opens it)
-                follower.poll_id = poll_id
-                membership = conn.rooms.get(room.poll_id)
-                if membership is None or membership.via == session_id:
-                    hub.admit(conn, room, projector=follower.projector, via=session_id)
-                admitted.append(conn)
-        views = await self._views(room, admitted)
+            while True:  # the room may go (its last member left) while the snapshot is read
+                room = await hub.host(poll)
+                readers = [c for c in followers if _may_see(c, room.poll)]
+                views = await self._views(room, readers)
+                if hub.rooms.get(room.poll_id) is room:
+                    break
         now = server_now_ms()
         common = {"session": state["session"], "viewers": max(sroom.viewers, 0), "server_now": now}
         waiting = orjson.dumps({**common, "poll": None, "results": None})
-        encoded: dict[tuple[Any, ...], bytes] = {}
+        encoded: dict[tuple[int, bool], bytes] = {}
+        visible: dict[tuple[bool, bool, bool], bool] = {}
         for conn, ref in targets:
-            shown_to = followers.get(conn)
-            if shown_to is None or sroom.members.get(conn) is not shown_to:
-                continue
-            shown_to.ready = True
-            view = views.get(conn)
-            if view is None or room is None:
+            member = followers.get(conn)
+            if member is None or sroom.members.get(conn) is not member:
+                continue  # left meanwhile
+            member.ready = True
+            if room is None or conn not in hub.connections or not _may_see(conn, room.poll):
                 conn.send(_state_frame(ref, b"null", waiting))
                 continue
-            results, seq, mine = view
-            sees = hub.member_sees(conn, room, voted=mine is not None)
-            shown = results if sees else None
-            key = (id(results), sees)
-            body = encoded.get(key)
-            if body is None:
-                body = encoded[key] = orjson.dumps({**common, "poll": room.poll, "results": shown})
-            conn.send(_state_frame(ref, orjson.dumps(mine), body))
+            member.poll_id = room.poll_id
+            results, seq, mine = views.get(conn.principal.user_id, NO_VIEW)
             membership = conn.rooms.get(room.poll_id)
-            if membership is not None and membership.via == session_id:
-                hub.shown(conn, room, seq)
+            if membership is None or membership.via == session_id:
+                user_id, voted = conn.principal.user_id, mine is not None
+                key = (user_id == room.poll["owner_id"], voted, member.projector)
+                sees = visible.get(key)
+                if sees is None:
+                    sees = visible[key] = room.sees_counts(
+                        user_id, voted=voted, projector=member.projector
+                    )
+                membership = Membership(seq, sees, member.projector, voted, session_id)
+                conn.rooms[room.poll_id] = room.members[conn] = membership
+            else:  # it joined the poll itself too: that membership stays as it is
+                sees = hub.member_sees(conn, room, voted=mine is not None)
+            body_key = (id(results), sees)
+            body = encoded.get(body_key)
+            if body is None:
+                shown = results if sees else None
+                body = orjson.dumps({**common, "poll": room.poll, "results": shown})
+                encoded[body_key] = body
+            conn.send(_state_frame(ref, orjson.dumps(mine), body))
+            if membership.via == session_id and room.seq > membership.last_seq:
+                membership.last_seq = room.seq  # what moved since the snapshot
+                conn.send(hub.results_frame(room, sees), results_of=room.poll_id)
 
-    async def _views(
-        self, room: Room | None, conns: list[Connection]
-    ) -> dict[Connection, tuple[dict[str, Any] | None, int, list[int] | None]]:
-        """Each member's results (None for a draft), their seq, and its own ballot."""
-        if room is None or not conns:
-            return {}
+    async def _views(self, room: Room, conns: list[Connection]) -> dict[int, View]:
+        """User id -> its results (None for a draft), their seq, and its own ballot."""
         poll = room.poll
-        if poll["status"] == PollStatus.DRAFT:
-            return {c: (None, -1, None) for c in conns}
+        if not conns or poll["status"] == PollStatus.DRAFT:
+            return {}
         user_ids = list(dict.fromkeys(c.principal.user_id for c in conns))
         read = await read_snapshots(self._redis, self._batch, room.poll_id, user_ids)
         if read is None:  # no live state: rebuilt from the database, or finalized
@@ -386,13 +392,17 @@ class SessionRooms:
             if read is None and tally is not None:
                 read = [(user_ids, Snapshot(tally, await _stored_ballots(room.poll_id, user_ids)))]
         option_ids = [o["id"] for o in poll["options"]]
-        mine: dict[int, tuple[dict[str, Any] | None, int, list[int] | None]] = {}
+        views: dict[int, View] = {}
         for chunk, snapshot in read or []:
             results = results_json(snapshot.tally, poll["status"], option_ids)
             for user_id, ballot in zip(chunk, snapshot.ballots, strict=True):
-                mine[user_id] = (results, snapshot.tally.seq, ballot)
-        nothing = (None, -1, None)
-        return {c: mine.get(c.principal.user_id, nothing) for c in conns}
+                views[user_id] = (results, snapshot.tally.seq, ballot)
+        return views
+
+
+def _may_see(conn: Connection, poll: dict[str, Any]) -> bool:
+    """A draft shows to its owner only (presenting opens it)."""
+    return bool(poll["status"] != PollStatus.DRAFT or conn.principal.user_id == poll["owner_id"])
 
 
 def _state_frame(ref: str | None, my_vote: bytes, body: bytes) -> bytes:

@@ -336,7 +336,7 @@ class Hub:
         membership.last_seq = seq
         if room.seq > seq:
             membership.last_seq = room.seq
-            frame = self._results_frame(room, membership.sees_counts)
+            frame = self.results_frame(room, membership.sees_counts)
             conn.send(frame, results_of=room.poll_id)
 
     async def leave(self, conn: Connection, poll_id: int) -> bool:
@@ -572,7 +572,7 @@ class Hub:
                 room.last_presence_flush + window, self._flush_presence, room
             )
 
-    def _results_frame(self, room: Room, sees_counts: bool) -> bytes:
+    def results_frame(self, room: Room, sees_counts: bool) -> bytes:
         if sees_counts:
             return text_frame(room.payload)
         return message_frame(
@@ -601,7 +601,7 @@ class Hub:
                     frame = full
                 else:
                     if hidden is None:
-                        hidden = self._results_frame(room, False)
+                        hidden = self.results_frame(room, False)
                     frame = hidden
                 conn.send(frame, results_of=poll_id)
             room.sent_seq = seq
