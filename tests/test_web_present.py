@@ -31,6 +31,7 @@ from tests.test_web_browser import (
     sign_in,
 )
 from tests.web_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, open_page
+from tests.wsclient import WsClient
 
 playwright_api = pytest.importorskip("playwright.async_api")
 async_playwright = playwright_api.async_playwright
@@ -258,3 +259,79 @@ async def test_the_audience_countdown_follows_the_servers_clock_and_closes(
         )
     assert r.status_code == 409 and r.json()["error"]["code"] == "poll_not_open", r.text
     no_problems(phone)
+
+
+async def server_has_session_rooms(base_url: str, session_code: str) -> bool:
+    """The WebSocket session room is built in parallel (docs/protocol.md says so); until
+    the server knows JOIN_SESSION, the session pages have nothing to follow."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as c:
+        token = (await c.post("/auth/guest")).json()["access_token"]
+    ws = await WsClient.open(base_url.replace("http", "ws", 1) + "/ws", token)
+    try:
+        reply = await ws.request(type="JOIN_SESSION", code=session_code)
+    finally:
+        await ws.close()
+    return not (reply["type"] == "ERROR" and reply["code"] == "unknown_type")
+
+
+async def test_a_session_projector_and_audience_follow_the_host(web: Web, browser: Any) -> None:
+    owner = await api_owner(web.base_url)
+    first = await api_poll(web.base_url, owner, question="First question?", options=["A", "B"])
+    second = await api_poll(
+        web.base_url, owner, question="Second question?", options=["C", "D"], status="draft"
+    )
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
+        r = await c.post(
+            "/sessions",
+            json={"title": "Friday keynote", "poll_ids": [first["id"], second["id"]]},
+            headers={"Authorization": owner["Authorization"]},
+        )
+    assert r.status_code == 201, r.text
+    session = r.json()
+    if not await server_has_session_rooms(web.base_url, session["code"]):
+        pytest.skip("the server has no WebSocket session room (JOIN_SESSION) yet")
+
+    screen = await open_page(browser, SCREENS["1366"])
+    projector = screen.page
+    await projector.goto(f"{web.base_url}/present/{session['code']}")
+    phone = await open_page(browser, PHONE)
+    await phone.page.goto(f"{web.base_url}/s/{session['code']}")
+    await expect_live(projector, "#pr-conn")
+    await expect_live(phone.page)
+
+    # The waiting screen: the session's title, and how to join the session.
+    await expect(projector.locator("#pr-question")).to_have_text("Friday keynote")
+    await expect(projector.locator("#pr-notice")).to_have_text("Waiting for the next question…")
+    await expect(projector.locator("#pr-link")).to_have_text(re.compile(rf"/s/{session['code']}$"))
+    await expect(phone.page.locator("#session-title")).to_have_text("Friday keynote")
+    await expect(phone.page.locator("#poll")).to_be_hidden()
+
+    async def present(body: dict[str, Any]) -> None:
+        await owner_post(web.base_url, owner, f"/sessions/{session['id']}/present", body)
+
+    await present({"poll_id": first["id"]})
+    await expect(projector.locator("#pr-question")).to_have_text("First question?")
+    await expect(phone.page.locator("#question")).to_have_text("First question?")
+    await expect(phone.page.locator("#waiting")).to_be_hidden()
+    await phone.page.get_by_role("button", name="B").click()
+    await expect(phone.page.locator("#vote-state")).to_have_text("Your vote is counted.")
+    await expect(projector.locator("#pr-chart li.row .count")).to_have_text(["0", "1"])
+
+    await present({"step": "next"})  # the draft opens as it is presented
+    await expect(projector.locator("#pr-question")).to_have_text("Second question?")
+    await expect(projector.locator("#pr-chart li.row .count")).to_have_text(["0", "0"])
+    await expect(phone.page.locator("#question")).to_have_text("Second question?")
+    await expect(phone.page.get_by_role("button", name="C")).to_be_enabled()
+
+    await present({"poll_id": None})
+    await expect(projector.locator("#pr-notice")).to_have_text("Waiting for the next question…")
+    await expect(phone.page.locator("#waiting")).to_be_visible()
+
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
+        r = await c.delete(
+            f"/sessions/{session['id']}", headers={"Authorization": owner["Authorization"]}
+        )
+    assert r.status_code == 204, r.text
+    await expect(phone.page.locator("#notice")).to_have_text("The host ended this session.")
+    await expect(projector.locator("#pr-question")).to_have_text("This session has ended.")
+    no_problems(screen, phone)
