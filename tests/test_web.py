@@ -16,9 +16,20 @@ import pytest
 from app.web.qr import join_link, qr_svg
 from app.web.routes import CSP, PAGES, STATIC
 from tests.conftest import ROOT, LiveServer
+from tests.test_poll_sessions import new_session
 from tests.test_polls import create
 
-PAGE_PATHS = ["/", "/host", "/p/ABC234", "/p/abc234", "/p/not-a-code"]
+PAGE_PATHS = [
+    "/",
+    "/host",
+    "/p/ABC234",
+    "/p/abc234",
+    "/p/not-a-code",
+    "/s/ABC234",
+    "/s/not-a-code",
+    "/present/ABC234",
+    "/present/not-a-code",
+]
 
 
 class Tags(HTMLParser):
@@ -164,11 +175,35 @@ async def test_join_qr_code_is_public_svg_of_the_join_link(
     assert again.status_code == 304 and again.content == b""
 
 
+async def test_session_qr_code_is_the_join_link_of_the_session_page(
+    client: httpx.AsyncClient, live_server: LiveServer, make_person: Any
+) -> None:
+    owner = await make_person()
+    session = await new_session(client, owner, [])
+    r = await client.get(f"/s/{session['code'].lower()}/qr.svg")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["cache-control"] == "public, max-age=3600"
+    link = join_link(live_server.base_url, session["code"], page="s")
+    assert link == f"{live_server.base_url}/s/{session['code']}"
+    root = ET.fromstring(r.content)
+    assert root.findtext("{http://www.w3.org/2000/svg}title") == link
+    again = await client.get(
+        f"/s/{session['code']}/qr.svg", headers={"If-None-Match": r.headers["etag"]}
+    )
+    assert again.status_code == 304
+    # A session code is no poll code, and the other way round.
+    assert (await client.get(f"/p/{session['code']}/qr.svg")).status_code == 404
+    poll = await create(client, owner)
+    assert (await client.get(f"/s/{poll['code']}/qr.svg")).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["p", "s"])
 @pytest.mark.parametrize("code", ["ZZZZZZ", "abc", "ABCDE1", "%3Cscript%3E"])
 async def test_qr_code_of_an_unknown_code_is_a_json_404(
-    client: httpx.AsyncClient, live_server: LiveServer, code: str
+    client: httpx.AsyncClient, live_server: LiveServer, code: str, page: str
 ) -> None:
-    r = await client.get(f"/p/{code}/qr.svg")
+    r = await client.get(f"/{page}/{code}/qr.svg")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
 
@@ -176,7 +211,8 @@ async def test_qr_code_of_an_unknown_code_is_a_json_404(
 async def test_client_routes_stay_out_of_the_api_spec(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/docs/openapi.json")).json()["paths"]
     assert "/polls" in paths
-    leaked = [p for p in paths if p == "/" or p.startswith(("/p/", "/host", "/static"))]
+    prefixes = ("/p/", "/s/", "/present/", "/host", "/static")
+    leaked = [p for p in paths if p == "/" or p.startswith(prefixes)]
     assert leaked == []
 
 

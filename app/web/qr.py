@@ -11,9 +11,10 @@ import io
 import segno
 
 
-def join_link(origin: str, code: str) -> str:
-    """The audience page of a poll: what the QR code and the host page show."""
-    return f"{origin.rstrip('/')}/p/{code}"
+def join_link(origin: str, code: str, *, page: str = "p") -> str:
+    """The audience page of a poll (`p`) or a session (`s`): what the QR code and the
+    host page show."""
+    return f"{origin.rstrip('/')}/{page}/{code}"
 
 
 def qr_svg(data: str) -> bytes:

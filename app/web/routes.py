@@ -9,10 +9,10 @@ could not run even if one got into the DOM (the pages never use innerHTML).
 any other path (a folder, a NUL byte, `..`, a name too long for the filesystem) is a
 plain 404, without touching the filesystem.
 
-`GET /p/{code}/qr.svg` is public: it encodes nothing but the join link, which is
-written on the projector anyway. The link's origin is the request's own (Sanic only
-trusts forwarded host and scheme when PROXIES_COUNT is set), so it matches what the
-host page shows.
+`GET /p/{code}/qr.svg` (a poll) and `GET /s/{code}/qr.svg` (a session) are public:
+they encode nothing but the join link, which is written on the projector anyway.
+The link's origin is the request's own (Sanic only trusts forwarded host and scheme
+when PROXIES_COUNT is set), so it matches what the host page shows.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file, raw
 
 from app.errors import NotFound
+from app.poll_sessions import service as sessions
 from app.polls import service
 from app.web.qr import join_link, qr_svg
 
@@ -83,6 +84,18 @@ async def audience(request: Request, code: str) -> HTTPResponse:
     return await _page("poll.html")
 
 
+@bp.get("/s/<code>")
+async def session_audience(request: Request, code: str) -> HTTPResponse:
+    # The audience page following a session: whichever poll the host shows, or none.
+    return await _page("session.html")
+
+
+@bp.get("/present/<code>")
+async def projector(request: Request, code: str) -> HTTPResponse:
+    # A poll's or a session's code: the page finds out which over the WebSocket.
+    return await _page("present.html")
+
+
 @bp.route("/static/<path:path>", methods=["GET", "HEAD"], name="static")  # type: ignore[untyped-decorator]
 async def static(request: Request, path: str) -> HTTPResponse:
     found = STATIC_FILES.get(path)
@@ -95,7 +108,17 @@ async def static(request: Request, path: str) -> HTTPResponse:
 @bp.get("/p/<code>/qr.svg")
 async def join_qr(request: Request, code: str) -> HTTPResponse:
     poll = await service.find_poll(code=code)
-    link = join_link(f"{request.scheme}://{request.host}", poll.code)
+    return _qr_response(request, join_link(f"{request.scheme}://{request.host}", poll.code))
+
+
+@bp.get("/s/<code>/qr.svg")
+async def session_qr(request: Request, code: str) -> HTTPResponse:
+    session = await sessions.find_session(code=code)
+    origin = f"{request.scheme}://{request.host}"
+    return _qr_response(request, join_link(origin, session.code, page="s"))
+
+
+def _qr_response(request: Request, link: str) -> HTTPResponse:
     etag = '"' + hashlib.sha256(link.encode()).hexdigest()[:32] + '"'
     headers = {
         "Cache-Control": f"public, max-age={QR_MAX_AGE_S}",

@@ -1,5 +1,6 @@
 // `/host`: sign in, create polls, list them, open and close them, and present one:
-// `#/poll/{id}` is the projector view with the live chart, the code and a QR code.
+// `#/poll/{id}` is the presenter view with the live chart, the code and a QR code,
+// and a link to `/present/{code}`, the projector screen without controls.
 // The account's session renews itself while the page is open (api.js), so a
 // projector left on for hours keeps presenting; only a session the server ended
 // (logout elsewhere, revocation) brings back the sign-in form.
@@ -277,6 +278,7 @@ const p = {
   open: byId('p-open'),
   close: byId('p-close'),
   fullscreen: byId('p-fullscreen'),
+  projector: byId('p-projector'),
   error: byId('p-error'),
 };
 const bigChart = new ResultsChart(byId('p-chart'));
@@ -366,6 +368,8 @@ function renderPresent() {
   setText(p.code, poll.code);
   const qr = `/p/${encodeURIComponent(poll.code)}/qr.svg`;
   if (p.qr.getAttribute('src') !== qr) p.qr.src = qr;
+  // The room's screen in a tab of its own (signed in as this host: same storage).
+  p.projector.href = `/present/${encodeURIComponent(poll.code)}`;
   bigChart.setOptions(poll.options);
   const counts = results ? results.counts : Object.fromEntries(poll.options.map((o) => [o.id, 0]));
   const total = results ? results.total : 0;

@@ -1,0 +1,440 @@
+// The audience's view of one poll: the question, one-tap votes, live results and the
+// countdown. Used by `/p/{code}` (one poll) and `/s/{code}` (whichever poll the
+// session's host shows); the page owns the socket and hands the view its messages.
+//
+// The state survives reconnections: what is ticked but not submitted stays ticked, a
+// vote sent but not acknowledged is sent again once the snapshot (JOINED, or a
+// session's SESSION_STATE) shows it was not counted (the same ballot twice is
+// harmless: `unchanged`), and the snapshot replaces whatever was missed while away.
+
+import { GUEST } from './api.js';
+import { ResultsChart } from './chart.js';
+import { Countdown, ServerClock } from './countdown.js';
+import { byId, h, setText, shortTime } from './dom.js';
+
+function sameSet(a, b) {
+  if (!a || !b) return false;
+  const left = new Set(a.map(Number));
+  return left.size === b.length && b.every((id) => left.has(Number(id)));
+}
+
+export class PollView {
+  /**
+   * Binds to the page's `#poll` section (poll.html and session.html share its markup).
+   * @param {object} o
+   * @param {(message: object) => string | null} o.send  the room's send (returns the ref)
+   * @param {() => void} o.resync  ask the server for a fresh snapshot of this poll
+   * @param {boolean} [o.pollPresence]  count viewers from the poll's PRESENCE (a session
+   *   page counts the session's instead)
+   * @param {string | null} [o.shownCode]  the join code to show (a session's), else the poll's
+   */
+  constructor({ send, resync, pollPresence = true, shownCode = null }) {
+    this.send = send;
+    this.shownCode = shownCode;
+    this.resync = resync;
+    this.pollPresence = pollPresence;
+    this.el = {
+      notice: byId('notice'),
+      poll: byId('poll'),
+      code: byId('code'),
+      viewers: byId('viewers'),
+      question: byId('question'),
+      instructions: byId('instructions'),
+      countdown: byId('countdown'),
+      ballot: byId('ballot'),
+      choices: byId('choices'),
+      choiceCount: byId('choice-count'),
+      submit: byId('submit'),
+      voteState: byId('vote-state'),
+      results: byId('results'),
+      resultsTitle: byId('results-title'),
+      resultsNote: byId('results-note'),
+      chart: byId('chart'),
+      total: byId('total'),
+      totalWord: byId('total-word'),
+    };
+    this.chart = new ResultsChart(this.el.chart);
+    this.clock = new ServerClock();
+    this.countdown = new Countdown(this.el.countdown, this.clock);
+    this.sessionNote = ''; // why this page's voter changed, if it did
+    this.reset();
+    this.el.ballot.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const poll = this.state.poll;
+      if (poll && poll.kind === 'multiple' && this.state.selection.size > 0) {
+        this.vote([...this.state.selection]);
+      }
+    });
+  }
+
+  /** Forget the poll (a session moved on to another one, or to the waiting screen). */
+  reset() {
+    this.state = {
+      poll: null,
+      results: null, // null (draft) | {hidden: true, total} | {counts, total}
+      seq: -1, // the highest results seq shown
+      myVote: null, // option ids of my counted ballot
+      pending: null, // {ref, ids}: sent (or waiting for a connection), not acknowledged
+      selection: new Set(), // multiple choice: ticked, not necessarily submitted
+      viewers: this.state ? this.state.viewers : 0,
+      note: null, // {tone: 'ok' | 'warn', text}: the outcome of my last vote
+    };
+    this.choicesKey = '';
+    this.countdown.set(null);
+  }
+
+  get poll() {
+    return this.state.poll;
+  }
+
+  hide() {
+    this.reset();
+    this.el.poll.hidden = true;
+  }
+
+  ours(pollId) {
+    return this.state.poll !== null && Number(pollId) === this.state.poll.id;
+  }
+
+  showNotice(text, tone = 'info') {
+    this.el.notice.textContent = text;
+    this.el.notice.dataset.tone = tone;
+    this.el.notice.hidden = !text;
+  }
+
+  setSessionNote(text) {
+    this.sessionNote = text;
+    this.showNotice(text, 'warn');
+  }
+
+  setViewers(n) {
+    this.state.viewers = n;
+    setText(this.el.viewers, n);
+  }
+
+  /**
+   * Handle a message about the shown poll; returns false when it is not one (the page
+   * handles it). LEFT (the host deleted the poll) is the page's to handle too.
+   */
+  onMessage(m) {
+    switch (m.type) {
+      case 'JOINED':
+        this.load(m);
+        return true;
+      case 'RESULTS':
+        if (this.ours(m.poll_id)) this.onResults(m);
+        return true;
+      case 'PRESENCE':
+        if (m.poll_id === undefined || !this.pollPresence) return false;
+        if (this.ours(m.poll_id)) this.setViewers(m.viewers);
+        return true;
+      case 'POLL_UPDATED':
+        if (m.poll && this.ours(m.poll.id)) this.onPollUpdated(m);
+        return true;
+      case 'VOTE_ACK':
+        this.onVoteAck(m);
+        return true;
+      case 'ERROR':
+        return this.onVoteError(m);
+      default:
+        return false;
+    }
+  }
+
+  /** A full snapshot: `{poll, results, my_vote, viewers, server_now}` (JOINED's fields). */
+  load(m) {
+    if (this.state.poll !== null && this.state.poll.id !== m.poll.id) this.reset();
+    const s = this.state;
+    const first = s.poll === null;
+    this.clock.sync(m.server_now);
+    s.poll = m.poll;
+    if (typeof m.viewers === 'number') s.viewers = m.viewers;
+    s.myVote = m.my_vote;
+    if (m.results) {
+      s.seq = Math.max(s.seq, m.results.seq);
+      s.results = { counts: m.results.counts, total: m.results.total };
+    } else {
+      s.results = m.poll.status === 'draft' ? null : { hidden: true, total: null };
+    }
+    const locked = !(m.poll.allow_change && m.poll.status === 'open');
+    if (s.myVote && (first || locked)) {
+      // A ballot that can no longer change is what the boxes show; otherwise an
+      // unsubmitted selection survives the reconnection.
+      s.selection = new Set(s.myVote.map(Number));
+    }
+    if (s.pending) {
+      if (sameSet(s.myVote, s.pending.ids)) {
+        s.pending = null;
+        s.note = { tone: 'ok', text: 'Your vote is counted.' };
+      } else if (s.poll.status === 'open') {
+        this.sendVote(s.pending.ids);
+      } else {
+        s.pending = null;
+      }
+    }
+    this.render();
+  }
+
+  onResults(m) {
+    const s = this.state;
+    // Coalesced tallies may overtake each other across a reconnection: older is stale.
+    if (m.seq < s.seq) return;
+    s.seq = m.seq;
+    s.results = m.counts === null ? { hidden: true, total: m.total } : { counts: m.counts, total: m.total };
+    this.renderResults();
+  }
+
+  onPollUpdated(m) {
+    const s = this.state;
+    const before = s.poll.status;
+    this.clock.sync(m.server_now);
+    s.poll = m.poll;
+    if (m.results && m.results.seq >= s.seq) {
+      s.seq = m.results.seq;
+      s.results = { counts: m.results.counts, total: m.results.total };
+    }
+    if (m.poll.status !== before && !m.results) {
+      // Opened (or closed with results hidden from me): the snapshot brings the full picture.
+      this.resync();
+    }
+    this.render();
+  }
+
+  onVoteAck(m) {
+    const s = this.state;
+    if (!s.pending || m.ref !== s.pending.ref) return;
+    s.myVote = s.pending.ids;
+    s.pending = null;
+    const text = {
+      accepted: 'Your vote is counted.',
+      changed: 'Your vote was changed.',
+      unchanged: 'You already voted for this; your vote is counted.',
+    }[m.status] || 'Your vote is counted.';
+    s.note = { tone: 'ok', text };
+    if (s.poll.kind === 'multiple') s.selection = new Set(s.myVote);
+    this.render();
+  }
+
+  /** An ERROR answering my vote; false for any other ERROR. */
+  onVoteError(m) {
+    const s = this.state;
+    const ref = typeof m.ref === 'string' ? m.ref : '';
+    if (!s.pending || ref !== s.pending.ref) return false;
+    s.pending = null;
+    const max = s.poll ? s.poll.max_choices : 1;
+    const texts = {
+      already_voted: 'You have already voted in this poll, and votes cannot be changed.',
+      poll_not_open: 'Voting is not open, so your vote was not counted.',
+      account_required: 'Only signed-in users can vote in this poll. Sign in on the home page, then come back.',
+      too_many_choices: `Pick at most ${max} answers.`,
+      invalid_option: 'That answer is not in the poll any more.',
+      rate_limited: 'Slow down a little, then try again.',
+    };
+    s.note = { tone: 'warn', text: texts[m.code] || `Your vote was not counted: ${m.message}` };
+    if (['already_voted', 'poll_not_open', 'invalid_option'].includes(m.code)) {
+      // Learn what is actually counted for me (and the poll's current state).
+      this.resync();
+    }
+    this.render();
+    return true;
+  }
+
+  // --- voting -------------------------------------------------------------------------
+
+  canVote() {
+    const poll = this.state.poll;
+    return poll !== null && poll.status === 'open' && (!this.state.myVote || poll.allow_change);
+  }
+
+  sendVote(ids) {
+    const ref = this.send({ type: 'VOTE', poll_id: this.state.poll.id, option_ids: ids });
+    // Not connected: the next snapshot sends it once the connection is back.
+    this.state.pending = { ref, ids };
+    this.state.note = ref
+      ? { tone: 'ok', text: 'Sending your vote…' }
+      : { tone: 'warn', text: 'Not connected: your vote will be sent when the connection is back.' };
+  }
+
+  vote(ids) {
+    if (!this.canVote() || this.state.pending) return;
+    this.sendVote(ids);
+    this.render();
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+
+  buildChoices(poll) {
+    const key = `${poll.id}|${poll.kind}|${poll.options.map((o) => `${o.id}:${o.label}`).join('\n')}`;
+    if (key === this.choicesKey) return;
+    this.choicesKey = key;
+    if (poll.kind === 'single') {
+      this.el.choices.replaceChildren(
+        ...poll.options.map((option) => h(
+          'button',
+          {
+            type: 'button',
+            class: 'choice',
+            'aria-pressed': 'false',
+            dataset: { optionId: String(option.id) },
+            on: { click: () => this.vote([option.id]) },
+          },
+          h('span', { class: 'check', 'aria-hidden': 'true', text: '✓' }),
+          h('span', { class: 'label', text: option.label }),
+        )),
+      );
+    } else {
+      this.el.choices.replaceChildren(
+        ...poll.options.map((option) => {
+          const box = h('input', {
+            type: 'checkbox',
+            value: String(option.id),
+            dataset: { optionId: String(option.id) },
+            on: {
+              change: (event) => {
+                if (event.target.checked) this.state.selection.add(option.id);
+                else this.state.selection.delete(option.id);
+                this.render();
+              },
+            },
+          });
+          return h('label', { class: 'choice' }, box, h('span', { class: 'label', text: option.label }));
+        }),
+      );
+    }
+  }
+
+  renderChoices() {
+    const { el, state } = this;
+    const poll = state.poll;
+    const open = this.canVote();
+    const mine = new Set((state.myVote || []).map(Number));
+    if (poll.kind === 'single') {
+      for (const button of el.choices.querySelectorAll('button.choice')) {
+        const id = Number(button.dataset.optionId);
+        button.setAttribute('aria-pressed', String(mine.has(id)));
+        button.classList.toggle('is-pending', Boolean(state.pending && state.pending.ids.includes(id)));
+        button.disabled = !open;
+        button.setAttribute('aria-disabled', String(!open || Boolean(state.pending)));
+      }
+      el.submit.hidden = true;
+      setText(el.choiceCount, '');
+      return;
+    }
+    const max = poll.max_choices;
+    const full = state.selection.size >= max;
+    for (const box of el.choices.querySelectorAll('input[type=checkbox]')) {
+      const id = Number(box.value);
+      box.checked = state.selection.has(id);
+      box.disabled = !open || (full && !box.checked);
+      box.closest('.choice').classList.toggle('is-mine', mine.has(id));
+    }
+    el.submit.hidden = false;
+    setText(el.submit, state.myVote ? 'Change vote' : 'Submit vote');
+    el.submit.disabled = !open || Boolean(state.pending) || state.selection.size === 0
+      || sameSet(state.myVote, [...state.selection]);
+    setText(el.choiceCount, open ? `${state.selection.size} of at most ${max} picked` : '');
+  }
+
+  instructions() {
+    const poll = this.state.poll;
+    if (poll.status !== 'open') return '';
+    const parts = [poll.kind === 'single'
+      ? 'Tap one answer.'
+      : `Pick up to ${poll.max_choices} answer${poll.max_choices === 1 ? '' : 's'}, then submit.`];
+    if (poll.allow_change) parts.push('You can change your vote until voting closes.');
+    if (poll.closes_at) parts.push(`Voting closes at ${shortTime(poll.closes_at)}.`);
+    return parts.join(' ');
+  }
+
+  renderNotice() {
+    const status = this.state.poll.status;
+    if (status === 'draft') {
+      this.showNotice('This poll has not started yet. Keep this page open: voting starts here as soon as the host opens it.');
+    } else if (status === 'closed') {
+      this.showNotice('Voting has closed.', 'closed');
+    } else if (this.sessionNote) {
+      this.showNotice(this.sessionNote, 'warn');
+    } else {
+      this.showNotice('');
+    }
+  }
+
+  renderVoteState() {
+    const { el, state } = this;
+    let note = state.note;
+    if (!note && state.myVote) {
+      note = { tone: 'ok', text: state.poll.allow_change && state.poll.status === 'open'
+        ? 'You have voted. You can still change your vote.'
+        : 'You have voted.' };
+    }
+    el.voteState.hidden = !note;
+    if (note) {
+      setText(el.voteState, note.text);
+      el.voteState.dataset.tone = note.tone;
+    }
+  }
+
+  renderResults() {
+    const { el, state, chart } = this;
+    const poll = state.poll;
+    const results = state.results;
+    el.results.hidden = results === null;
+    if (results === null) return;
+    chart.setOptions(poll.options);
+    chart.markMine(state.myVote);
+    const hidden = Boolean(results.hidden);
+    el.chart.hidden = hidden;
+    setText(el.resultsTitle, poll.status === 'closed' && !hidden ? 'Final results' : 'Results');
+    let note = '';
+    if (hidden) {
+      if (poll.results_hidden) note = 'The host has hidden the results for now.';
+      else if (poll.results_visibility === 'after_close' && poll.status !== 'closed') note = 'Results are shown here when voting closes.';
+      else if (poll.results_visibility === 'after_vote' && poll.status !== 'closed') note = 'Results are shown here once you have voted.';
+      else note = 'Only the host sees the results of this poll.';
+    } else {
+      chart.update(results.counts, results.total);
+    }
+    el.resultsNote.hidden = !note;
+    setText(el.resultsNote, note);
+    const total = results.total;
+    el.total.parentElement.hidden = total === null || total === undefined;
+    setText(el.total, total ?? 0);
+    setText(el.totalWord, total === 1 ? 'vote' : 'votes');
+  }
+
+  render() {
+    const { el, state } = this;
+    const poll = state.poll;
+    if (poll === null) return;
+    document.title = `${poll.question} – livepolls`;
+    el.poll.hidden = false;
+    setText(el.code, this.shownCode || poll.code);
+    setText(el.viewers, state.viewers);
+    setText(el.question, poll.question);
+    setText(el.instructions, this.instructions());
+    el.instructions.hidden = el.instructions.textContent === '';
+    this.countdown.set(poll);
+    this.renderNotice();
+    this.buildChoices(poll);
+    this.renderChoices();
+    this.renderVoteState();
+    this.renderResults();
+  }
+}
+
+/** Why a page's voter changed when the server ended its session (api.js GUEST/ACCOUNT). */
+export function endedNote(ended) {
+  return ended.key === GUEST
+    ? 'Your earlier session has ended, so you continue as a new guest.'
+    : 'Your account session has ended, so you continue as a guest. Sign in on the home page to vote with your account.';
+}
+
+/** The connection state in words, on the page's `#conn`. */
+export function connectionWords(conn, status, retryMs) {
+  conn.dataset.state = status;
+  if (status === 'live') setText(conn, 'Live');
+  else if (status === 'connecting') setText(conn, 'Connecting…');
+  else if (status === 'waiting') {
+    setText(conn, `Connection lost. Reconnecting in ${Math.max(1, Math.round(retryMs / 1000))} s…`);
+  } else setText(conn, 'Disconnected');
+}
