@@ -192,10 +192,14 @@ async def test_session_qr_code_is_the_join_link_of_the_session_page(
         f"/s/{session['code']}/qr.svg", headers={"If-None-Match": r.headers["etag"]}
     )
     assert again.status_code == 304
-    # A session code is no poll code, and the other way round.
+    # A session code is no poll code, and the other way round; but a session's code on
+    # the poll page (the home page's join box sends every code there) goes on.
     assert (await client.get(f"/p/{session['code']}/qr.svg")).status_code == 404
+    moved = await client.get(f"/p/{session['code'].lower()}")
+    assert moved.status_code == 302 and moved.headers["location"] == f"/s/{session['code']}"
     poll = await create(client, owner)
     assert (await client.get(f"/s/{poll['code']}/qr.svg")).status_code == 404
+    assert (await client.get(f"/p/{poll['code']}")).status_code == 200
 
 
 @pytest.mark.parametrize("page", ["p", "s"])

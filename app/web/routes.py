@@ -21,12 +21,14 @@ import hashlib
 from pathlib import Path
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, file, raw
+from sanic.response import HTTPResponse, file, raw, redirect
 
+from app.db import is_outage
 from app.errors import NotFound
 from app.poll_sessions import service as sessions
-from app.polls import service
+from app.polls import codes, service
 from app.web.qr import join_link, qr_svg
+from models import Session
 
 bp = Blueprint("web")
 
@@ -80,7 +82,18 @@ async def host(request: Request) -> HTTPResponse:
 
 @bp.get("/p/<code>")
 async def audience(request: Request, code: str) -> HTTPResponse:
-    # Served for any code: the page itself tells the visitor when no poll has it.
+    """Served for any code (the page itself tells the visitor when no poll has it), but
+    a session's code, typed in the home page's join box or shared as a poll link, goes
+    on to the session's page."""
+    normalized = codes.normalize(code)
+    try:
+        is_session = normalized is not None and await Session.exists(code=normalized)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        is_session = False  # the database is away: the poll page says what it can
+    if is_session:
+        return redirect(f"/s/{normalized}")
     return await _page("poll.html")
 
 
