@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app import keys
 from app.config import Settings
 from tests.conftest import LiveServer, Person
 from tests.test_poll_sessions import new_session, present
@@ -204,6 +205,11 @@ async def test_bad_session_messages_are_refused(
     ):
         reply = await ws.request(**message)
         assert reply["type"] == "ERROR" and reply["code"] == code, (message, reply)
+    # Walking unknown ids leaves no session room, and no subscription, behind.
+    hub = live_server.app.ctx.hub
+    assert hub.sessions.rooms == {}
+    await asyncio.sleep(0.1)
+    assert not [c for c in hub.pubsub.channels if keys.is_session_channel(str(c))]
     ok = await ws.request(type="JOIN_SESSION", session_id=session["id"])
     assert ok["type"] == "SESSION_STATE"
     await ws.close()

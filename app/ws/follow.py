@@ -166,7 +166,11 @@ class SessionRooms:
             failed = exc if isinstance(exc, Exception) else ConnectionError("interrupted")
             loaded.set_exception(failed)
             loaded.exception()  # retrieved: joiners waiting get it
-            self._drop(sroom)
+            # Unsubscribed again (unless joined anew meanwhile): walking unknown ids must
+            # not leave this process subscribed to their channels.
+            if self._drop(sroom):
+                place = session_place(session_id)
+                self._hub.spawn(self._hub.leave_redis(None, [], [place]))
             raise
         if state["session"]["version"] > sroom.version:
             sroom.state = state
@@ -304,6 +308,10 @@ class SessionRooms:
                     for pending in batch:
                         if not pending.reply.done():
                             pending.reply.set_result(None)
+        # Joiners that left before they were shown the state kept the room: let it go.
+        if not sroom.members and not sroom.pending and self._drop(sroom):
+            place = session_place(sroom.session_id)
+            self._hub.spawn(self._hub.leave_redis(None, [], [place]))
 
     async def _show(self, sroom: SessionRoom, targets: list[tuple[Connection, str | None]]) -> None:
         started = time.perf_counter()
