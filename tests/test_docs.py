@@ -19,7 +19,7 @@ PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 DESIGN = (ROOT / "docs" / "design.md").read_text()
 # Messages that only travel between server processes over pub/sub, never to a client:
 # docs/design.md describes them instead.
-INTERNAL_TYPES = {"POLL_DELETED"}
+INTERNAL_TYPES = {"POLL_DELETED", "SESSION_CHANGED", "SESSION_DELETED"}
 SOURCES = sorted(
     p for d in ("app", "workers") for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts
 )

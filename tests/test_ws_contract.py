@@ -26,7 +26,7 @@ from tests.wsclient import WsClient
 ROOT = Path(__file__).resolve().parent.parent
 URN = "urn:livepolls:asyncapi"
 # Published on Redis for the web processes, never written to a socket.
-INTERNAL_ONLY = {"POLL_DELETED"}
+INTERNAL_ONLY = {"POLL_DELETED", "SESSION_CHANGED", "SESSION_DELETED"}
 
 
 def load() -> dict[str, Any]:
