@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
-from app.http.bodies import json_object, parse_body, validate
+from app.http.bodies import SEARCH_MAX, PageQuery, json_object, parse_body, parse_query
 from app.http.docs import api, link
 from app.http.headers import never_cached
 from app.polls import service
@@ -39,10 +39,21 @@ CREATED_LINKS = {
 }
 
 
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0, le=10_000_000)
+class ListQuery(PageQuery):
+    q: (
+        Annotated[
+            str,
+            Field(max_length=SEARCH_MAX, description="a case-insensitive part of the question"),
+        ]
+        | None
+    ) = None
+    status: (
+        Annotated[
+            Literal["draft", "open", "closed"],
+            Field(description="only polls in this status (as `Poll.status` shows it)"),
+        ]
+        | None
+    ) = None
 
 
 class VoteBody(BaseModel):
@@ -84,11 +95,15 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
     secured=True,
 )
 async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
-    # Blank values kept: `?limit=` is a bad limit (422), not a missing one.
-    args = request.get_args(keep_blank_values=True)
-    query = validate(ListQuery, {k: v[0] for k, v in args.items()})
+    query = parse_query(request, ListQuery)
     return json(
-        await service.list_polls(principal=principal, limit=query.limit, offset=query.offset)
+        await service.list_polls(
+            principal=principal,
+            limit=query.limit,
+            offset=query.offset,
+            q=query.q,
+            status=query.status,
+        )
     )
 
 

@@ -19,6 +19,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
@@ -179,9 +180,28 @@ async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOp
         )
 
 
-async def list_polls(*, principal: Principal, limit: int, offset: int) -> dict[str, Any]:
+def _status_filter(status: str, now: datetime) -> Q:
+    """Polls whose status, as `poll_json` shows it, is `status`: an open poll whose
+    `closes_at` has passed shows (and votes) as closed before its close job runs."""
+    due = Q(status=PollStatus.OPEN, closes_at__lte=now)
+    if status == PollStatus.CLOSED:
+        return Q(status=PollStatus.CLOSED) | due
+    if status == PollStatus.OPEN:
+        return Q(status=PollStatus.OPEN) & (Q(closes_at=None) | Q(closes_at__gt=now))
+    return Q(status=status)
+
+
+async def list_polls(
+    *, principal: Principal, limit: int, offset: int, q: str | None, status: str | None
+) -> dict[str, Any]:
+    """The caller's polls, newest first; `q` a part of the question (any letter case,
+    as sessions' titles), `status` as clients see it."""
     _require_registered(principal)
     query = Poll.filter(owner_id=principal.user_id)
+    if q:
+        query = query.filter(question__icontains=q)
+    if status:
+        query = query.filter(_status_filter(status, datetime.now(UTC)))
     total = await query.count()
     polls = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
     by_poll: dict[int, list[PollOption]] = {p.id: [] for p in polls}
