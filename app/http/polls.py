@@ -29,6 +29,7 @@ CREATED_LINKS = {
     "OpenPoll": link("openPoll", "open the draft", **BY_ID),
     "ClosePoll": link("closePoll", "close it", **BY_ID),
     "DeletePoll": link("deletePoll", "delete it", **BY_ID),
+    "DuplicatePoll": link("duplicatePoll", "a new draft like it", **BY_ID),
     "HideResults": link("hideResults", "hide its counts", **BY_ID),
     "RevealResults": link("revealResults", "reveal its counts", **BY_ID),
     "GetResults": link("getResults", "its results", **BY_ID),
@@ -197,6 +198,27 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
             poll_id=service.parse_poll_id(poll_id),
         )
     )
+
+
+@bp.post("/<poll_id>/duplicate")
+@api(
+    "duplicatePoll",
+    "A new draft with the same question, options and settings (owner)",
+    status=201,
+    reply=Poll,
+    errors=(403, 404, 429),
+    secured=True,
+)
+async def duplicate(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    ctx = request.app.ctx
+    poll = await service.duplicate_poll(
+        settings=ctx.settings,
+        redis=ctx.redis.client,
+        arq=ctx.arq,
+        principal=principal,
+        poll_id=service.parse_poll_id(poll_id),
+    )
+    return json(poll, status=201)
 
 
 @bp.post("/<poll_id>/hide")

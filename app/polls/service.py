@@ -172,6 +172,31 @@ async def create_poll(
     return poll_json(poll, options)
 
 
+async def duplicate_poll(
+    *, settings: Settings, redis: Redis, arq: ArqRedis, principal: Principal, poll_id: int
+) -> dict[str, Any]:
+    """A new draft asking the same question the same way, for running a poll again
+    (another room, another day): its results, hide switch, closing time, session and
+    code are the new poll's own. A poll like any other, so the creation bucket and
+    the cap on polls apply."""
+    source = await _owned(poll_id, principal)
+    body = CreatePoll(
+        question=source.question,
+        options=[o.label for o in await _options(source)],
+        kind=str(source.kind),  # type: ignore[arg-type]
+        max_choices=source.max_choices,
+        allow_change=source.allow_change,
+        results_visibility=str(source.results_visibility),  # type: ignore[arg-type]
+        require_account=source.require_account,
+        status="draft",
+    )
+    created = await create_poll(
+        settings=settings, redis=redis, arq=arq, principal=principal, body=body
+    )
+    log.info("poll duplicated", extra={"poll_id": created["id"], "source": source.id})
+    return created
+
+
 async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOption]) -> None:
     await write_state(redis, poll, [o.id for o in options], fresh=True)
     if poll.closes_at is not None:
