@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Person
-from tests.test_polls import create
+from tests.conftest import LiveServer, Person
+from tests.test_polls import create, vote
+from tests.wsclient import WsClient
 
 
 def error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -193,3 +194,109 @@ async def test_duplicate_takes_from_the_creation_bucket(
         for _ in range(burst)
     ]
     assert codes[: burst - 1] == [201] * (burst - 1) and codes[-1] == 429
+
+
+# --- 3. PATCH /polls/{id} on open and closed polls: typo fixes ---------------------------
+
+
+async def test_relabel_an_open_poll_keeps_ids_counts_and_ballots(
+    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer
+) -> None:
+    owner, a, b = await make_person(), await make_person(), await make_person()
+    poll = await create(client, owner, question="Best frut?", options=["Aple", "Pear", "Plum"])
+    pid, opts = poll["id"], [o["id"] for o in poll["options"]]
+    assert (await vote(client, a, poll, 0)).status_code == 200
+    seq = (await vote(client, b, poll, 2)).json()["seq"]
+    wa = await WsClient.joined(live_server.ws_url, a.token, pid)
+    wo = await WsClient.joined(live_server.ws_url, owner.token, pid)
+
+    body = {"question": "Best fruit?", "options": ["Apple", "Pear", "Plum "]}
+    r = await client.patch(f"/polls/{pid}", json=body, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    fixed = r.json()
+    assert fixed["question"] == "Best fruit?"
+    assert [(o["id"], o["label"], o["position"]) for o in fixed["options"]] == [
+        (opts[0], "Apple", 0),
+        (opts[1], "Pear", 1),
+        (opts[2], "Plum", 2),
+    ]
+    assert {k: v for k, v in fixed.items() if k not in ("question", "options")} == {
+        k: v for k, v in poll.items() if k not in ("question", "options")
+    }
+    for ws in (wa, wo):
+        update = await ws.recv_until(lambda m: m["type"] == "POLL_UPDATED")
+        assert update["poll"] == fixed
+        assert update["results"]["seq"] == seq and update["results"]["total"] == 2
+    # A socket that joins now sees the new words; counts, ballots and seq are untouched.
+    late = await WsClient.open(live_server.ws_url, b.token)
+    joined = await late.request(type="JOIN_POLL", poll_id=pid)
+    assert joined["poll"] == fixed and joined["my_vote"] == [opts[2]]
+    assert joined["results"]["seq"] == seq
+    assert joined["results"]["counts"] == {str(opts[0]): 1, str(opts[1]): 0, str(opts[2]): 1}
+    # Votes go on by the same option ids.
+    assert (await vote(client, owner, fixed, 1)).json()["status"] == "accepted"
+    results = (await client.get(f"/polls/{pid}/results", headers=owner.headers)).json()
+    assert results["counts"] == {str(opts[0]): 1, str(opts[1]): 1, str(opts[2]): 1}
+    # Only the question, only the labels: each alone is fine too.
+    r = await client.patch(
+        f"/polls/{pid}", json={"question": "Best fruit, really?"}, headers=owner.headers
+    )
+    assert r.status_code == 200 and r.json()["options"] == fixed["options"]
+    r = await client.patch(
+        f"/polls/{pid}", json={"options": ["Apple", "pear", "Plum"]}, headers=owner.headers
+    )
+    assert r.status_code == 200 and r.json()["question"] == "Best fruit, really?"
+    assert [o["label"] for o in r.json()["options"]] == ["Apple", "pear", "Plum"]
+    for ws in (wa, wo, late):
+        await ws.close()
+
+
+async def test_relabel_a_closed_poll(client: httpx.AsyncClient, make_person: Any) -> None:
+    owner, a = await make_person(), await make_person()
+    poll = await create(client, owner, options=["Yes", "No"])
+    await vote(client, a, poll, 1)
+    closed = (await client.post(f"/polls/{poll['id']}/close", headers=owner.headers)).json()
+    r = await client.patch(
+        f"/polls/{poll['id']}", json={"options": ["Yes!", "No!"]}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "closed" and r.json()["closed_at"] == closed["poll"]["closed_at"]
+    assert [o["label"] for o in r.json()["options"]] == ["Yes!", "No!"]
+    results = (await client.get(f"/polls/{poll['id']}/results", headers=a.headers)).json()
+    assert results == closed["results"]
+
+
+async def test_relabel_refusals(client: httpx.AsyncClient, make_person: Any) -> None:
+    owner, other = await make_person(), await make_person()
+    poll = await create(client, owner, kind="multiple", max_choices=2)
+    path = f"/polls/{poll['id']}"
+
+    async def patch(body: Any, who: Person = owner) -> httpx.Response:
+        return await client.patch(path, json=body, headers=who.headers)
+
+    for body in (
+        {"kind": "single"},
+        {"max_choices": 3},
+        {"allow_change": True},
+        {"results_visibility": "live"},
+        {"require_account": False},
+        {"results_hidden": True},
+        {"closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
+        {"question": "Fixed?", "allow_change": True},
+    ):
+        body_error = error(await patch(body), 409, "poll_not_open")
+        assert "only the question and the option labels" in body_error["message"], body
+    for body, field in (
+        ({"options": ["Apple", "Pear"]}, "options"),
+        ({"options": ["Apple", "Pear", "Plum", "Fig"]}, "options"),
+        ({"options": ["Apple", "apple", "Plum"]}, "options"),
+        ({"options": ["Apple", "", "Plum"]}, "options[1]"),
+        ({"question": ""}, "question"),
+        ({"question": None}, "question"),
+        ({"options": None}, "options"),
+    ):
+        body_error = error(await patch(body), 422, "validation_failed")
+        assert [d["field"] for d in body_error["details"]] == [field], body
+    error(await patch({"question": "Mine now"}, other), 403, "forbidden")
+    unchanged = (await client.get(path, headers=owner.headers)).json()["poll"]
+    assert unchanged == poll

@@ -143,9 +143,12 @@ async def get_by_code(request: Request, code: str, principal: Principal) -> HTTP
 @bp.patch("/<poll_id>")
 @api(
     "patchPoll",
-    "Edit a draft (owner); fields not sent keep their values",
+    "Edit a draft, or fix the wording of an open or closed poll (owner)",
     reply=Poll,
     body=PatchPoll,
+    description="the poll as edited; fields not sent keep their values. Once open (or "
+    "closed) only `question` and `options` (one label per option, in position order) may "
+    "change",
     errors=(403, 404, 409),
     secured=True,
 )

@@ -318,14 +318,15 @@ async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[s
 async def patch_poll(
     *, redis: Redis, principal: Principal, poll_id: int, body: PatchPoll
 ) -> dict[str, Any]:
-    """Edit a draft; fields not sent keep their values, options are replaced whole."""
+    """Edit a draft; fields not sent keep their values, options are replaced whole.
+    An open or closed poll takes typo fixes only (`relabel_poll`)."""
     poll = await _owned(poll_id, principal)
-    if poll.status != PollStatus.DRAFT:
-        raise Conflict("only a draft can be edited", code="poll_not_open")
     sent = body.model_dump(exclude_unset=True)
     for field, value in sent.items():
         if value is None:
             raise invalid_field(field, "may not be null")
+    if poll.status != PollStatus.DRAFT:
+        return await relabel_poll(redis=redis, poll=poll, body=body, sent=set(sent))
     options = await _options(poll)
     n_options = len(body.options) if body.options is not None else len(options)
     kind = body.kind or str(poll.kind)
@@ -351,6 +352,42 @@ async def patch_poll(
             for position, label in enumerate(body.options):
                 await PollOption.create(poll_id=poll.id, position=position, label=label)
     return poll_json(poll, await _options(poll))
+
+
+RELABEL_FIELDS = frozenset({"question", "options"})
+
+
+async def relabel_poll(
+    *, redis: Redis, poll: Poll, body: PatchPoll, sent: set[str]
+) -> dict[str, Any]:
+    """Fix the wording of a poll people may have voted on: the question, and each
+    option's label in position order. What a ballot means (option ids, their number
+    and order, the rules of voting) stays, so no ballot or count changes; the rooms
+    get POLL_UPDATED with the new words. Any other field is 409, as every edit of a
+    non-draft was before."""
+    if sent - RELABEL_FIELDS:
+        raise Conflict(
+            "only the question and the option labels may change once a poll is open",
+            code="poll_not_open",
+        )
+    options = await _options(poll)
+    if body.options is not None and len(body.options) != len(options):
+        raise invalid_field(
+            "options",
+            f"must have exactly {len(options)} labels, one for each option in position order",
+        )
+    async with in_transaction():
+        if body.question is not None:
+            await Poll.filter(id=poll.id).update(question=body.question)
+        for option, label in zip(options, body.options or (), strict=False):
+            if label != option.label:
+                await PollOption.filter(id=option.id).update(label=label)
+    poll = await find_poll(poll_id=poll.id)  # deleted meanwhile: 404
+    options = await _options(poll)
+    # With the tally, as on reveal: a client redrawing from the message keeps its bars.
+    await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
+    log.info("poll relabelled", extra={"poll_id": poll.id})
+    return poll_json(poll, options)
 
 
 async def open_poll(
