@@ -28,6 +28,7 @@ CREATED_LINKS = {
     "PatchPoll": link("patchPoll", "edit it while a draft", **BY_ID),
     "OpenPoll": link("openPoll", "open the draft", **BY_ID),
     "ClosePoll": link("closePoll", "close it", **BY_ID),
+    "ReopenPoll": link("reopenPoll", "open it again once closed", **BY_ID),
     "DeletePoll": link("deletePoll", "delete it", **BY_ID),
     "DuplicatePoll": link("duplicatePoll", "a new draft like it", **BY_ID),
     "HideResults": link("hideResults", "hide its counts", **BY_ID),
@@ -197,6 +198,24 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
         await service.close_poll(
             redis=request.app.ctx.redis.client,
             arq=request.app.ctx.arq,
+            principal=principal,
+            poll_id=service.parse_poll_id(poll_id),
+        )
+    )
+
+
+@bp.post("/<poll_id>/reopen")
+@api(
+    "reopenPoll",
+    "Take votes on a closed poll again, its ballots and counts kept (owner)",
+    reply=Poll,
+    errors=(403, 404, 409),
+    secured=True,
+)
+async def reopen(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    return json(
+        await service.reopen_poll(
+            redis=request.app.ctx.redis.client,
             principal=principal,
             poll_id=service.parse_poll_id(poll_id),
         )

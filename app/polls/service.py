@@ -45,7 +45,9 @@ from app.polls.state import (
     my_ballot,
     read_tally,
     redis_now_ms,
+    reopen_state,
     set_closes_at,
+    status_lock,
     write_state,
 )
 from app.tokens import Principal
@@ -427,16 +429,17 @@ async def close_poll(
         assert tally is not None
         results = results_json(tally, "closed", [o.id for o in options])
         return {"poll": poll_json(poll, options), "results": results}
-    closed = await close_state(redis, poll.id)
-    if closed in ("no_state", "unverified"):  # lost, or maybe older than the database
-        await ensure_state(redis, poll.id)
+    async with status_lock(redis, poll.id):  # a reopen is not half done meanwhile
         closed = await close_state(redis, poll.id)
-    if not isinstance(closed, ClosedTally):
-        raise Conflict("the poll is not open", code=str(closed))
-    closed_at = datetime.fromtimestamp(closed.closed_at_ms / 1000, UTC)
-    changed = await Poll.filter(id=poll.id, status=PollStatus.OPEN).update(
-        status=PollStatus.CLOSED, closed_at=closed_at
-    )
+        if closed in ("no_state", "unverified"):  # lost, or maybe older than the database
+            await ensure_state(redis, poll.id)
+            closed = await close_state(redis, poll.id)
+        if not isinstance(closed, ClosedTally):
+            raise Conflict("the poll is not open", code=str(closed))
+        closed_at = datetime.fromtimestamp(closed.closed_at_ms / 1000, UTC)
+        changed = await Poll.filter(id=poll.id, status=PollStatus.OPEN).update(
+            status=PollStatus.CLOSED, closed_at=closed_at
+        )
     poll = await Poll.get(id=poll.id)
     options = await _options(poll)
     results = results_json(closed.tally, "closed", [o.id for o in options])
@@ -446,6 +449,38 @@ async def close_poll(
     if arq is not None:
         await enqueue_finalize(arq, poll.id)
     return {"poll": poll_json(poll, options), "results": results}
+
+
+async def reopen_poll(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
+    """Take votes on a closed poll again, exactly where it stopped: its ballots, counts
+    and seq stay, `closes_at` and `closed_at` go. A finalized poll is unfinalized (its
+    stored counts are stale from the first new ballot), and its Redis state, kept or
+    rebuilt from the ballots, gets the outbox stream finalization deleted. The database
+    first, under the status lock: a close cannot slip between the row and the script,
+    and a finalize job still queued finds the poll open and leaves it alone
+    (workers/finalize.py); one already past that check cannot store counts on an open
+    row nor delete the new stream."""
+    poll = await _owned(poll_id, principal)
+    if poll.status == PollStatus.OPEN and effective_status(poll) == PollStatus.CLOSED:
+        # closes_at came and its job has not run yet: make that close official first.
+        await close_poll(redis=redis, poll_id=poll.id, principal=principal)
+    async with status_lock(redis, poll.id):
+        updated = await Poll.filter(id=poll.id, status=PollStatus.CLOSED).update(
+            status=PollStatus.OPEN, closes_at=None, closed_at=None, finalized_at=None
+        )
+        if not updated:
+            raise Conflict("only a closed poll can be reopened", code="conflict")
+        outcome = await reopen_state(redis, poll.id)
+        if outcome in ("no_state", "unverified"):  # rebuilt or verified from the open row
+            await ensure_state(redis, poll.id)
+            outcome = await reopen_state(redis, poll.id)
+        if outcome != "ok":  # pragma: no cover - a closed row never has a draft's state
+            raise Conflict("only a closed poll can be reopened", code="conflict")
+    poll = await find_poll(poll_id=poll.id)
+    options = await _options(poll)
+    await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
+    log.info("poll reopened", extra={"poll_id": poll.id})
+    return poll_json(poll, options)
 
 
 async def enqueue_finalize(arq: ArqRedis, poll_id: int) -> None:
