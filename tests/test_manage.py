@@ -588,21 +588,22 @@ async def test_close_and_reopen_over_and_over_under_votes_and_a_worker(
     await assert_finalized_exactly(redis, pid, acked, opts)
 
 
-async def finalize_paused_at_its_counts(
-    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, poll_id: int
+async def finalize_paused_at(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch, poll_id: int, step: str
 ) -> tuple[asyncio.Task[str], asyncio.Event, asyncio.Event]:
-    """A finalize of the poll run up to the moment it has drained the outbox and is about
-    to count the ballots, held there (the real code on the real stack, only paused, so
-    the test decides what happens in that window): (the task, reached, go)."""
+    """A finalize of the poll run up to its call of `step` (`final_counts`: drained,
+    about to count the ballots; `retire_outbox`: counts stored, about to delete the
+    stream) and held there: the real code on the real stack, only paused, so the test
+    decides what happens in that window. (The task, reached, go.)"""
     reached, go = asyncio.Event(), asyncio.Event()
-    real = finalize_module.final_counts
+    real = getattr(finalize_module, step)
 
-    async def paused(pid: int) -> Any:
+    async def paused(*args: Any) -> Any:
         reached.set()
         await go.wait()
-        return await real(pid)
+        return await real(*args)
 
-    monkeypatch.setattr(finalize_module, "final_counts", paused)
+    monkeypatch.setattr(finalize_module, step, paused)
     ctx = live_server.app.ctx
     task = asyncio.create_task(
         finalize_module.finalize_poll(
@@ -628,7 +629,7 @@ async def test_a_reopen_while_finalize_counts_keeps_the_poll_open_and_its_ballot
     voters = await make_voters(30)
     ballots = await cast(engine, pid, [(p, [opts[0]]) for p in voters[:10]])
     await client.post(f"/polls/{pid}/close", headers=owner.headers)
-    task, _, go = await finalize_paused_at_its_counts(live_server, monkeypatch, pid)
+    task, _, go = await finalize_paused_at(live_server, monkeypatch, pid, "final_counts")
 
     # Past its "is it closed" check, drained: now the poll reopens and takes ballots.
     assert (await client.post(f"/polls/{pid}/reopen", headers=owner.headers)).status_code == 200
@@ -662,7 +663,7 @@ async def test_a_reopen_and_close_while_finalize_counts_finalizes_the_second_clo
     voters = await make_voters(20)
     ballots = await cast(engine, pid, [(p, [opts[0]]) for p in voters[:10]])
     await client.post(f"/polls/{pid}/close", headers=owner.headers)
-    task, _, go = await finalize_paused_at_its_counts(live_server, monkeypatch, pid)
+    task, _, go = await finalize_paused_at(live_server, monkeypatch, pid, "final_counts")
 
     # Reopened, voted on and closed again while the first finalize counts: those
     # ballots were never drained by it, so its counts must not be stored.
@@ -676,4 +677,36 @@ async def test_a_reopen_and_close_while_finalize_counts_finalizes_the_second_clo
 
     await finalize(worker, pid)
     assert closed["results"]["counts"] == tally_of(ballots, opts)
+    await assert_finalized_exactly(redis, pid, ballots, opts)
+
+
+async def test_a_reopen_just_after_finalize_stored_the_counts_keeps_the_new_stream(
+    client: httpx.AsyncClient,
+    make_person: Any,
+    live_server: LiveServer,
+    redis: redis_sync.Redis,
+    worker: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    owner = await make_person()
+    poll = await create(client, owner)
+    pid, opts = poll["id"], [o["id"] for o in poll["options"]]
+    engine = live_server.app.ctx.votes
+    voters = await make_voters(20)
+    ballots = await cast(engine, pid, [(p, [opts[0]]) for p in voters[:10]])
+    await client.post(f"/polls/{pid}/close", headers=owner.headers)
+    task, _, go = await finalize_paused_at(live_server, monkeypatch, pid, "retire_outbox")
+    assert (await Poll.get(id=pid)).finalized_at is not None
+
+    # Finalized, the stream not yet deleted: the reopen unfinalizes, ballots stream in.
+    assert (await client.post(f"/polls/{pid}/reopen", headers=owner.headers)).status_code == 200
+    assert (await Poll.get(id=pid)).finalized_at is None
+    ballots.update(await cast(engine, pid, [(p, [opts[1]]) for p in voters[10:]]))
+    go.set()
+    assert await asyncio.wait_for(task, 30) == "finalized"  # of the first close, as it was
+    assert backlog(redis, pid)[0] == 10 and str(pid) in redis.smembers(keys.ACTIVE_POLLS)
+    monkeypatch.undo()
+
+    await client.post(f"/polls/{pid}/close", headers=owner.headers)
+    await finalize(worker, pid)
     await assert_finalized_exactly(redis, pid, ballots, opts)
