@@ -3,8 +3,10 @@
 Once the close script has run no ballot enters the poll's stream, so after the stream
 is drained (nothing undelivered, nothing pending on any worker) the ballots table is
 complete. The final counts are computed from that table, the durable record, and
-written with `finalized_at` in one transaction. Idempotent: a finalized poll is left
-alone, and two finalizers racing compute the same counts from the same rows.
+written with `finalized_at` in one transaction, only while the row is still closed.
+Idempotent: a finalized poll is left alone, and two finalizers racing compute the same
+counts from the same rows. A poll reopened after its close (app/polls/service.py
+reopen_poll) is left open: not finalized, its new stream kept.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from app import keys
 from app.config import Settings
+from app.polls.state import retire_outbox
 from models import Ballot, Poll, PollOption, PollStatus
 from workers.outbox import drain_poll
 
@@ -46,10 +49,10 @@ async def finalize_poll(*, redis: Redis, poll_id: int, consumer: str, settings: 
         await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
         return "gone"
     if poll.finalized_at is not None:
-        await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+        await retire_outbox(redis, poll_id)
         return "finalized"
     if poll.status != PollStatus.CLOSED:
-        return "not_closed"
+        return "not_closed"  # still open, or reopened since the close that asked for this
     deadline = time.monotonic() + settings.finalize_wait_s
     drained = await drain_poll(
         redis, poll_id, consumer=consumer, settings=settings, deadline=deadline
@@ -59,10 +62,25 @@ async def finalize_poll(*, redis: Redis, poll_id: int, consumer: str, settings: 
     counts = await final_counts(poll_id)
     option_ids = await PollOption.filter(poll_id=poll_id).values_list("id", flat=True)
     async with in_transaction():
-        for oid in option_ids:
-            await PollOption.filter(id=oid).update(vote_count=counts.get(int(oid), 0))  # type: ignore[call-overload]
-        await Poll.filter(id=poll_id, finalized_at=None).update(finalized_at=datetime.now(UTC))
-    await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
-    # Empty now, and nothing will be added: its consumer group goes with it.
-    await redis.delete(keys.outbox(poll_id))
+        # Still the close this drain followed, or nothing is stored: a poll reopened
+        # since the check above (POST /polls/{id}/reopen) takes ballots again, and one
+        # closed again since has ballots this drain may have missed. The row stays
+        # locked to the commit, so a reopen coming now waits and then unfinalizes it,
+        # and no ballot can enter before (Redis reopens after the row).
+        finalized = await Poll.filter(
+            id=poll_id, status=PollStatus.CLOSED, closed_at=poll.closed_at, finalized_at=None
+        ).update(finalized_at=datetime.now(UTC))
+        if finalized:
+            for oid in option_ids:
+                await PollOption.filter(id=oid).update(vote_count=counts.get(int(oid), 0))  # type: ignore[call-overload]
+    if not finalized:
+        again = await Poll.get_or_none(id=poll_id)
+        if again is None:
+            return "gone"
+        if again.finalized_at is None:
+            # Reopened (its next close asks again), or closed again: that close's own
+            # job id was taken by this run, so this one goes again, from its drain.
+            return "pending" if again.status == PollStatus.CLOSED else "not_closed"
+    # Empty now, and nothing will be added (unless reopened since: retire_outbox keeps it).
+    await retire_outbox(redis, poll_id)
     return "finalized"

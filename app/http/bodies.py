@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sanic import Request
 
 from app.errors import BadJson, ValidationFailed
@@ -62,3 +62,22 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
 
 def parse_body(request: Request, model: type[M]) -> M:
     return validate(model, json_object(request))
+
+
+class PageQuery(BaseModel):
+    """The paging of every list route (polls, sessions); each adds its own filters."""
+
+    model_config = ConfigDict(extra="ignore")
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+# A list's `q`: a case-insensitive part of the text it searches (the caller says which).
+SEARCH_MAX = 100
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    """The query string as `model`. Blank values are kept: `?limit=` is a bad limit
+    (422), not a missing one."""
+    args = request.get_args(keep_blank_values=True)
+    return validate(model, {k: v[0] for k, v in args.items()})

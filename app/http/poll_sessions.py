@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json, text
 
-from app.http.bodies import parse_body, validate
+from app.http.bodies import SEARCH_MAX, PageQuery, parse_body, parse_query
 from app.http.docs import api, link
 from app.http.headers import attachment, never_cached
 from app.poll_sessions import export, service
@@ -33,12 +33,11 @@ CREATED_LINKS = {
 }
 
 
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0, le=10_000_000)
+class ListQuery(PageQuery):
     q: (
-        Annotated[str, Field(max_length=100, description="a case-insensitive part of the title")]
+        Annotated[
+            str, Field(max_length=SEARCH_MAX, description="a case-insensitive part of the title")
+        ]
         | None
     ) = None
 
@@ -72,8 +71,7 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
     secured=True,
 )
 async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
-    args = request.get_args(keep_blank_values=True)
-    query = validate(ListQuery, {k: v[0] for k, v in args.items()})
+    query = parse_query(request, ListQuery)
     return json(
         await service.list_sessions(
             principal=principal, limit=query.limit, offset=query.offset, q=query.q

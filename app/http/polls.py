@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json, text
 
-from app.http.bodies import json_object, parse_body, validate
+from app.http.bodies import SEARCH_MAX, PageQuery, json_object, parse_body, parse_query
 from app.http.docs import api, link
 from app.http.headers import attachment, never_cached
 from app.polls import export, service
@@ -28,7 +28,9 @@ CREATED_LINKS = {
     "PatchPoll": link("patchPoll", "edit it while a draft", **BY_ID),
     "OpenPoll": link("openPoll", "open the draft", **BY_ID),
     "ClosePoll": link("closePoll", "close it", **BY_ID),
+    "ReopenPoll": link("reopenPoll", "open it again once closed", **BY_ID),
     "DeletePoll": link("deletePoll", "delete it", **BY_ID),
+    "DuplicatePoll": link("duplicatePoll", "a new draft like it", **BY_ID),
     "HideResults": link("hideResults", "hide its counts", **BY_ID),
     "RevealResults": link("revealResults", "reveal its counts", **BY_ID),
     "GetResults": link("getResults", "its results", **BY_ID),
@@ -41,10 +43,21 @@ CREATED_LINKS = {
 }
 
 
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0, le=10_000_000)
+class ListQuery(PageQuery):
+    q: (
+        Annotated[
+            str,
+            Field(max_length=SEARCH_MAX, description="a case-insensitive part of the question"),
+        ]
+        | None
+    ) = None
+    status: (
+        Annotated[
+            Literal["draft", "open", "closed"],
+            Field(description="only polls in this status (as `Poll.status` shows it)"),
+        ]
+        | None
+    ) = None
 
 
 class VoteBody(BaseModel):
@@ -86,11 +99,15 @@ async def create(request: Request, principal: Principal) -> HTTPResponse:
     secured=True,
 )
 async def list_mine(request: Request, principal: Principal) -> HTTPResponse:
-    # Blank values kept: `?limit=` is a bad limit (422), not a missing one.
-    args = request.get_args(keep_blank_values=True)
-    query = validate(ListQuery, {k: v[0] for k, v in args.items()})
+    query = parse_query(request, ListQuery)
     return json(
-        await service.list_polls(principal=principal, limit=query.limit, offset=query.offset)
+        await service.list_polls(
+            principal=principal,
+            limit=query.limit,
+            offset=query.offset,
+            q=query.q,
+            status=query.status,
+        )
     )
 
 
@@ -129,9 +146,12 @@ async def get_by_code(request: Request, code: str, principal: Principal) -> HTTP
 @bp.patch("/<poll_id>")
 @api(
     "patchPoll",
-    "Edit a draft (owner); fields not sent keep their values",
+    "Edit a draft, or fix the wording of an open or closed poll (owner)",
     reply=Poll,
     body=PatchPoll,
+    description="the poll as edited; fields not sent keep their values. Once open (or "
+    "closed) only `question` and `options` (one label per option, in position order) may "
+    "change",
     errors=(403, 404, 409),
     secured=True,
 )
@@ -184,6 +204,45 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
             poll_id=service.parse_poll_id(poll_id),
         )
     )
+
+
+@bp.post("/<poll_id>/reopen")
+@api(
+    "reopenPoll",
+    "Take votes on a closed poll again, its ballots and counts kept (owner)",
+    reply=Poll,
+    errors=(403, 404, 409),
+    secured=True,
+)
+async def reopen(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    return json(
+        await service.reopen_poll(
+            redis=request.app.ctx.redis.client,
+            principal=principal,
+            poll_id=service.parse_poll_id(poll_id),
+        )
+    )
+
+
+@bp.post("/<poll_id>/duplicate")
+@api(
+    "duplicatePoll",
+    "A new draft with the same question, options and settings (owner)",
+    status=201,
+    reply=Poll,
+    errors=(403, 404, 429),
+    secured=True,
+)
+async def duplicate(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    ctx = request.app.ctx
+    poll = await service.duplicate_poll(
+        settings=ctx.settings,
+        redis=ctx.redis.client,
+        arq=ctx.arq,
+        principal=principal,
+        poll_id=service.parse_poll_id(poll_id),
+    )
+    return json(poll, status=201)
 
 
 @bp.post("/<poll_id>/hide")

@@ -19,6 +19,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
@@ -44,7 +45,9 @@ from app.polls.state import (
     my_ballot,
     read_tally,
     redis_now_ms,
+    reopen_state,
     set_closes_at,
+    status_lock,
     write_state,
 )
 from app.tokens import Principal
@@ -177,6 +180,31 @@ async def create_poll(
     return poll_json(poll, options)
 
 
+async def duplicate_poll(
+    *, settings: Settings, redis: Redis, arq: ArqRedis, principal: Principal, poll_id: int
+) -> dict[str, Any]:
+    """A new draft asking the same question the same way, for running a poll again
+    (another room, another day): its results, hide switch, closing time, session and
+    code are the new poll's own. A poll like any other, so the creation bucket and
+    the cap on polls apply."""
+    source = await _owned(poll_id, principal)
+    body = CreatePoll(
+        question=source.question,
+        options=[o.label for o in await _options(source)],
+        kind=str(source.kind),  # type: ignore[arg-type]
+        max_choices=source.max_choices,
+        allow_change=source.allow_change,
+        results_visibility=str(source.results_visibility),  # type: ignore[arg-type]
+        require_account=source.require_account,
+        status="draft",
+    )
+    created = await create_poll(
+        settings=settings, redis=redis, arq=arq, principal=principal, body=body
+    )
+    log.info("poll duplicated", extra={"poll_id": created["id"], "source": source.id})
+    return created
+
+
 async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOption]) -> None:
     await write_state(redis, poll, [o.id for o in options], fresh=True)
     if poll.closes_at is not None:
@@ -185,9 +213,28 @@ async def _go_live(redis: Redis, arq: ArqRedis, poll: Poll, options: list[PollOp
         )
 
 
-async def list_polls(*, principal: Principal, limit: int, offset: int) -> dict[str, Any]:
+def _status_filter(status: str, now: datetime) -> Q:
+    """Polls whose status, as `poll_json` shows it, is `status`: an open poll whose
+    `closes_at` has passed shows (and votes) as closed before its close job runs."""
+    due = Q(status=PollStatus.OPEN, closes_at__lte=now)
+    if status == PollStatus.CLOSED:
+        return Q(status=PollStatus.CLOSED) | due
+    if status == PollStatus.OPEN:
+        return Q(status=PollStatus.OPEN) & (Q(closes_at=None) | Q(closes_at__gt=now))
+    return Q(status=status)
+
+
+async def list_polls(
+    *, principal: Principal, limit: int, offset: int, q: str | None, status: str | None
+) -> dict[str, Any]:
+    """The caller's polls, newest first; `q` a part of the question (any letter case,
+    as sessions' titles), `status` as clients see it."""
     _require_registered(principal)
     query = Poll.filter(owner_id=principal.user_id)
+    if q:
+        query = query.filter(question__icontains=q)
+    if status:
+        query = query.filter(_status_filter(status, datetime.now(UTC)))
     total = await query.count()
     polls = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
     by_poll: dict[int, list[PollOption]] = {p.id: [] for p in polls}
@@ -279,14 +326,15 @@ async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[s
 async def patch_poll(
     *, redis: Redis, principal: Principal, poll_id: int, body: PatchPoll
 ) -> dict[str, Any]:
-    """Edit a draft; fields not sent keep their values, options are replaced whole."""
+    """Edit a draft; fields not sent keep their values, options are replaced whole.
+    An open or closed poll takes typo fixes only (`relabel_poll`)."""
     poll = await _owned(poll_id, principal)
-    if poll.status != PollStatus.DRAFT:
-        raise Conflict("only a draft can be edited", code="poll_not_open")
     sent = body.model_dump(exclude_unset=True)
     for field, value in sent.items():
         if value is None:
             raise invalid_field(field, "may not be null")
+    if poll.status != PollStatus.DRAFT:
+        return await relabel_poll(redis=redis, poll=poll, body=body, sent=set(sent))
     options = await _options(poll)
     n_options = len(body.options) if body.options is not None else len(options)
     kind = body.kind or str(poll.kind)
@@ -312,6 +360,42 @@ async def patch_poll(
             for position, label in enumerate(body.options):
                 await PollOption.create(poll_id=poll.id, position=position, label=label)
     return poll_json(poll, await _options(poll))
+
+
+RELABEL_FIELDS = frozenset({"question", "options"})
+
+
+async def relabel_poll(
+    *, redis: Redis, poll: Poll, body: PatchPoll, sent: set[str]
+) -> dict[str, Any]:
+    """Fix the wording of a poll people may have voted on: the question, and each
+    option's label in position order. What a ballot means (option ids, their number
+    and order, the rules of voting) stays, so no ballot or count changes; the rooms
+    get POLL_UPDATED with the new words. Any other field is 409, as every edit of a
+    non-draft was before."""
+    if sent - RELABEL_FIELDS:
+        raise Conflict(
+            "only the question and the option labels may change once a poll is open",
+            code="poll_not_open",
+        )
+    options = await _options(poll)
+    if body.options is not None and len(body.options) != len(options):
+        raise invalid_field(
+            "options",
+            f"must have exactly {len(options)} labels, one for each option in position order",
+        )
+    async with in_transaction():
+        if body.question is not None:
+            await Poll.filter(id=poll.id).update(question=body.question)
+        for option, label in zip(options, body.options or (), strict=False):
+            if label != option.label:
+                await PollOption.filter(id=option.id).update(label=label)
+    poll = await find_poll(poll_id=poll.id)  # deleted meanwhile: 404
+    options = await _options(poll)
+    # With the tally, as on reveal: a client redrawing from the message keeps its bars.
+    await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
+    log.info("poll relabelled", extra={"poll_id": poll.id})
+    return poll_json(poll, options)
 
 
 async def open_poll(
@@ -351,16 +435,17 @@ async def close_poll(
         assert tally is not None
         results = results_json(tally, "closed", [o.id for o in options])
         return {"poll": poll_json(poll, options), "results": results}
-    closed = await close_state(redis, poll.id)
-    if closed in ("no_state", "unverified"):  # lost, or maybe older than the database
-        await ensure_state(redis, poll.id)
+    async with status_lock(redis, poll.id):  # a reopen is not half done meanwhile
         closed = await close_state(redis, poll.id)
-    if not isinstance(closed, ClosedTally):
-        raise Conflict("the poll is not open", code=str(closed))
-    closed_at = datetime.fromtimestamp(closed.closed_at_ms / 1000, UTC)
-    changed = await Poll.filter(id=poll.id, status=PollStatus.OPEN).update(
-        status=PollStatus.CLOSED, closed_at=closed_at
-    )
+        if closed in ("no_state", "unverified"):  # lost, or maybe older than the database
+            await ensure_state(redis, poll.id)
+            closed = await close_state(redis, poll.id)
+        if not isinstance(closed, ClosedTally):
+            raise Conflict("the poll is not open", code=str(closed))
+        closed_at = datetime.fromtimestamp(closed.closed_at_ms / 1000, UTC)
+        changed = await Poll.filter(id=poll.id, status=PollStatus.OPEN).update(
+            status=PollStatus.CLOSED, closed_at=closed_at
+        )
     poll = await Poll.get(id=poll.id)
     options = await _options(poll)
     results = results_json(closed.tally, "closed", [o.id for o in options])
@@ -370,6 +455,38 @@ async def close_poll(
     if arq is not None:
         await enqueue_finalize(arq, poll.id)
     return {"poll": poll_json(poll, options), "results": results}
+
+
+async def reopen_poll(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
+    """Take votes on a closed poll again, exactly where it stopped: its ballots, counts
+    and seq stay, `closes_at` and `closed_at` go. A finalized poll is unfinalized (its
+    stored counts are stale from the first new ballot), and its Redis state, kept or
+    rebuilt from the ballots, gets the outbox stream finalization deleted. The database
+    first, under the status lock: a close cannot slip between the row and the script,
+    and a finalize job still queued finds the poll open and leaves it alone
+    (workers/finalize.py); one already past that check cannot store counts on an open
+    row nor delete the new stream."""
+    poll = await _owned(poll_id, principal)
+    if poll.status == PollStatus.OPEN and effective_status(poll) == PollStatus.CLOSED:
+        # closes_at came and its job has not run yet: make that close official first.
+        await close_poll(redis=redis, poll_id=poll.id, principal=principal)
+    async with status_lock(redis, poll.id):
+        updated = await Poll.filter(id=poll.id, status=PollStatus.CLOSED).update(
+            status=PollStatus.OPEN, closes_at=None, closed_at=None, finalized_at=None
+        )
+        if not updated:
+            raise Conflict("only a closed poll can be reopened", code="conflict")
+        outcome = await reopen_state(redis, poll.id)
+        if outcome in ("no_state", "unverified"):  # rebuilt or verified from the open row
+            await ensure_state(redis, poll.id)
+            outcome = await reopen_state(redis, poll.id)
+        if outcome != "ok":  # pragma: no cover - a closed row never has a draft's state
+            raise Conflict("only a closed poll can be reopened", code="conflict")
+    poll = await find_poll(poll_id=poll.id)
+    options = await _options(poll)
+    await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
+    log.info("poll reopened", extra={"poll_id": poll.id})
+    return poll_json(poll, options)
 
 
 async def enqueue_finalize(arq: ArqRedis, poll_id: int) -> None:

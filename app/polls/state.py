@@ -20,8 +20,11 @@ run, and `ensure_state` verifies it before anyone votes on it again.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,9 +33,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app import keys
+from app.errors import Unavailable
 from app.polls.schemas import Tally
 from app.redis_batch import SERVER_RUN, RedisBatch
-from app.scripts import CLOSE, COUNTDOWN, RECOUNT, SNAPSHOT, VERIFY
+from app.scripts import CLOSE, COUNTDOWN, RECOUNT, REOPEN, RETIRE, SNAPSHOT, VERIFY
 from models import Ballot, Poll, PollOption, PollStatus
 
 # After a rebuild or a verification seq jumps past anything Redis may have acked
@@ -115,8 +119,12 @@ async def write_state(
     # Last: from here on the vote script sees a complete state.
     await redis.hset(keys.meta(poll_id), mapping=meta_fields(poll, option_ids, run))  # type: ignore[misc]
     if active:
-        # Idle workers start draining the poll's outbox now rather than at their next refresh.
-        await redis.publish(keys.outbox_wakeup(redis), str(poll_id))
+        await wake_outbox(redis, poll_id)
+
+
+async def wake_outbox(redis: Redis, poll_id: int) -> None:
+    """Idle workers start draining the poll's outbox now rather than at their next refresh."""
+    await redis.publish(keys.outbox_wakeup(redis), str(poll_id))
 
 
 async def ensure_outbox_group(redis: Redis, poll_id: int) -> None:
@@ -342,6 +350,56 @@ async def close_state(redis: Redis, poll_id: int) -> ClosedTally | str:
     counts = {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
     tally = Tally(poll_id=poll_id, seq=int(out[1]), total=int(out[2]), counts=counts)
     return ClosedTally(closed_at_ms=int(out[0]), tally=tally)
+
+
+async def reopen_state(redis: Redis, poll_id: int) -> str:
+    """Take votes again on a closed poll (reopen.lua), its ballots, counts and seq kept,
+    and put it back among the polls whose outboxes the workers drain: 'ok', or
+    'no_state' / 'unverified' / 'poll_not_open' from the script."""
+    outcome = str(
+        await REOPEN.run(redis, [keys.meta(poll_id), keys.outbox(poll_id)], [keys.OUTBOX_GROUP])
+    )
+    if outcome == "ok":
+        await redis.sadd(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+        await wake_outbox(redis, poll_id)
+    return outcome
+
+
+async def retire_outbox(redis: Redis, poll_id: int) -> bool:
+    """After finalization: the poll leaves the active set and its drained stream goes,
+    unless it was reopened meanwhile (retire.lua). Taken out first and put back when
+    the script finds it open: a reopen's own add then comes either after the removal,
+    or before the script, which sees the poll open; either way an open poll stays in
+    the set. True when retired."""
+    await redis.srem(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+    retired = bool(await RETIRE.run(redis, [keys.meta(poll_id), keys.outbox(poll_id)], []))
+    if not retired:
+        await redis.sadd(keys.ACTIVE_POLLS, str(poll_id))  # type: ignore[misc]
+    return retired
+
+
+STATUS_LOCK_MS = 10_000
+
+
+@asynccontextmanager
+async def status_lock(redis: Redis, poll_id: int) -> AsyncIterator[None]:
+    """Serializes the changes of a poll's status that span Redis and the database
+    (close, reopen): each runs its Redis script and its database update with no other
+    in between, so the two never end up disagreeing (Redis open, the row closed). A
+    holder that dies frees it after STATUS_LOCK_MS."""
+    lock, token = f"{keys.poll_tag(poll_id)}:status", secrets.token_hex(8)
+    for _ in range(STATUS_LOCK_MS // 20):
+        if await redis.set(lock, token, nx=True, px=STATUS_LOCK_MS):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise Unavailable("the poll's status is changing; try again", retry_after=1)
+    try:
+        yield
+    finally:
+        # Only our own: past STATUS_LOCK_MS another holder may have it.
+        if await redis.get(lock) == token:
+            await redis.delete(lock)
 
 
 async def redis_now_ms(redis: Redis) -> int:
