@@ -5,6 +5,7 @@ unique (poll_id, user_id) key on ballots is what makes the write-behind idempote
 """
 
 from models.ballots import Ballot
+from models.poll_resets import PollReset
 from models.poll_sessions import Session
 from models.polls import Poll, PollKind, PollOption, PollStatus, ResultsVisibility
 from models.sessions import RefreshToken
@@ -16,6 +17,7 @@ MODEL_MODULES = [
     "models.ballots",
     "models.sessions",
     "models.poll_sessions",
+    "models.poll_resets",
 ]
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Poll",
     "PollKind",
     "PollOption",
+    "PollReset",
     "PollStatus",
     "RefreshToken",
     "ResultsVisibility",

@@ -29,6 +29,7 @@ CREATED_LINKS = {
     "OpenPoll": link("openPoll", "open the draft", **BY_ID),
     "ClosePoll": link("closePoll", "close it", **BY_ID),
     "ReopenPoll": link("reopenPoll", "open it again once closed", **BY_ID),
+    "ResetResults": link("resetResults", "zero its final results", **BY_ID),
     "DeletePoll": link("deletePoll", "delete it", **BY_ID),
     "DuplicatePoll": link("duplicatePoll", "a new draft like it", **BY_ID),
     "HideResults": link("hideResults", "hide its counts", **BY_ID),
@@ -200,6 +201,24 @@ async def close(request: Request, poll_id: str, principal: Principal) -> HTTPRes
         await service.close_poll(
             redis=request.app.ctx.redis.client,
             arq=request.app.ctx.arq,
+            principal=principal,
+            poll_id=service.parse_poll_id(poll_id),
+        )
+    )
+
+
+@bp.post("/<poll_id>/reset")
+@api(
+    "resetResults",
+    "Zero a closed poll's final results, recorded; its ballots are deleted (owner)",
+    reply=ClosedPoll,
+    errors=(403, 404, 409),
+    secured=True,
+)
+async def reset(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    return json(
+        await service.reset_results(
+            redis=request.app.ctx.redis.client,
             principal=principal,
             poll_id=service.parse_poll_id(poll_id),
         )

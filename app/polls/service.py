@@ -46,12 +46,13 @@ from app.polls.state import (
     read_tally,
     redis_now_ms,
     reopen_state,
+    reset_floor,
     set_closes_at,
     status_lock,
     write_state,
 )
 from app.tokens import Principal
-from models import Ballot, Poll, PollOption, PollStatus, Session
+from models import Ballot, Poll, PollOption, PollReset, PollStatus, Session
 
 log = logging.getLogger("livepolls.polls")
 
@@ -294,7 +295,7 @@ async def final_tally(poll: Poll) -> Tally:
     row = stats[0] if stats else {}
     return Tally(
         poll_id=poll.id,
-        seq=int(row.get("s") or 0),
+        seq=max(int(row.get("s") or 0), await reset_floor(poll.id)),
         total=int(row.get("n") or 0),
         counts={int(oid): int(n) for oid, n in options},
     )
@@ -487,6 +488,48 @@ async def reopen_poll(*, redis: Redis, principal: Principal, poll_id: int) -> di
     await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
     log.info("poll reopened", extra={"poll_id": poll.id})
     return poll_json(poll, options)
+
+
+async def reset_results(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
+    """Zero a poll's results, recorded (models/poll_resets.py: who, when, what was
+    dropped). Only once its results are final (closed and finalized): every ballot is
+    then in the database and none still on its way there, so none can come back. Under
+    the status lock, so no reopen or close falls in between; reopen to vote again."""
+    poll = await _owned(poll_id, principal)
+    async with status_lock(redis, poll.id):
+        async with in_transaction() as conn:
+            locked = await Poll.filter(id=poll.id).using_db(conn).select_for_update().first()
+            if locked is None:
+                raise NotFound("poll not found")
+            if locked.status != PollStatus.CLOSED or locked.finalized_at is None:
+                raise Conflict(
+                    "only a closed poll whose results are final can be reset: close it, "
+                    "and try again in a few seconds if it was closed just now",
+                    code="conflict",
+                )
+            before = await final_tally(locked)
+            seq = before.seq + 1
+            await PollReset.create(
+                poll_id=poll.id,
+                by_id=principal.user_id,
+                reset_at=datetime.now(UTC),
+                ballots=before.total,
+                counts={str(k): v for k, v in before.counts.items()},
+                seq=seq,
+                using_db=conn,
+            )
+            await Ballot.filter(poll_id=poll.id).using_db(conn).delete()
+            await PollOption.filter(poll_id=poll.id).using_db(conn).update(vote_count=0)
+        # A finalized poll may keep its Redis state: the next read rebuilds it, zeroed.
+        await drop_state(redis, poll.id)
+    log.info("poll results reset", extra={"poll_id": poll.id, "ballots": before.total})
+    options = await _options(poll)
+    tally = Tally(poll_id=poll.id, seq=seq, total=0, counts={o.id: 0 for o in options})
+    await publish_poll_update(redis, locked, options, tally=tally)
+    return {
+        "poll": poll_json(locked, options),
+        "results": results_json(tally, effective_status(locked), [o.id for o in options]),
+    }
 
 
 async def enqueue_finalize(arq: ArqRedis, poll_id: int) -> None:

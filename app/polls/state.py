@@ -37,7 +37,7 @@ from app.errors import Unavailable
 from app.polls.schemas import Tally
 from app.redis_batch import SERVER_RUN, RedisBatch
 from app.scripts import CLOSE, COUNTDOWN, RECOUNT, REOPEN, RETIRE, SNAPSHOT, VERIFY
-from models import Ballot, Poll, PollOption, PollStatus
+from models import Ballot, Poll, PollOption, PollReset, PollStatus
 
 # After a rebuild or a verification seq jumps past anything Redis may have acked
 # before it lost its data (at most ~1 s of votes with AOF everysec), so seq never goes
@@ -76,6 +76,13 @@ def meta_fields(poll: Poll, option_ids: list[int], run: str) -> dict[str, str | 
     }
 
 
+async def reset_floor(poll_id: int) -> int:
+    """The seq a poll's last results reset reached (0: never reset): its ballots are gone,
+    and seq goes on above it, never back (models/poll_resets.py)."""
+    last = await PollReset.filter(poll_id=poll_id).order_by("-seq").first()
+    return last.seq if last is not None else 0
+
+
 async def server_run(redis: Redis) -> str:
     """The run id of the Redis server process the client is connected to now."""
     info = await redis.info("server")
@@ -94,12 +101,12 @@ async def write_state(
     run = await server_run(redis)
     rows = await Ballot.filter(poll_id=poll_id).values_list("user_id", "option_ids", "seq")
     counts: Counter[int] = Counter({oid: 0 for oid in option_ids})
-    max_seq = 0
+    max_seq = await reset_floor(poll_id)
     for _, ballot, seq in rows:
         for oid in str(ballot).split(","):
             counts[int(oid)] += 1
         max_seq = max(max_seq, int(seq))
-    seq = 0 if fresh and not rows else max_seq + SEQ_REBUILD_MARGIN
+    seq = max_seq if fresh and not rows else max_seq + SEQ_REBUILD_MARGIN
 
     pipe = redis.pipeline(transaction=False)
     pipe.delete(keys.meta(poll_id), keys.voters(poll_id), keys.counts(poll_id))

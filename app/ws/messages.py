@@ -109,6 +109,10 @@ def is_projector(message: dict[str, Any]) -> bool:
     return view == "projector"
 
 
+def _readable(poll: dict[str, Any], user_id: int) -> bool:
+    return bool(poll["status"] != "draft" or poll["owner_id"] == user_id)
+
+
 class MessageHandler:
     """Routes one connection's messages; one instance per process."""
 
@@ -306,21 +310,25 @@ class MessageHandler:
         room = hub.room_of(poll_id=poll_id, code=code)
         membership = conn.rooms.get(room.poll_id) if room is not None else None
         self._check_rooms(conn, rejoin=membership is not None and membership.via is None)
-        if room is not None:
+        user_id = conn.principal.user_id
+        cached = room is not None and _readable(room.poll, user_id)
+        if room is not None and cached:
             poll_payload = room.poll
         else:
+            # Not hosted here, or a draft as cached: the database decides, since the
+            # draft may have been opened a moment ago and its POLL_UPDATED be on its way.
             poll = await service.find_poll(poll_id=poll_id, code=code)
             poll_payload = await service.poll_payload(poll)
         # The room may be cached here because its owner joined it: check every caller.
         service.check_readable(
-            status=poll_payload["status"],
-            owner_id=poll_payload["owner_id"],
-            user_id=conn.principal.user_id,
+            status=poll_payload["status"], owner_id=poll_payload["owner_id"], user_id=user_id
         )
+        stale = room.poll if room is not None and not cached else None
         room, viewers = await hub.enter(conn, poll_payload, projector=projector)
+        if stale is not None and room.poll is stale:  # no POLL_UPDATED applied meanwhile
+            room.poll = poll_payload  # the database's: newer than the cached draft
         poll_id = room.poll_id
         status = room.poll["status"]
-        user_id = conn.principal.user_id
         results = None
         tally: Tally | None = None
         mine = None
