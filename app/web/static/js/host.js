@@ -10,6 +10,7 @@ import { ResultsChart } from './chart.js';
 import { byId, h, setText, shortTime } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
 import { LiveRoom } from './live.js';
+import { mountSessions } from './sessions.js';
 
 const MAX_OPTIONS = 20;
 const MIN_OPTIONS = 2;
@@ -17,6 +18,7 @@ const MIN_OPTIONS = 2;
 const el = {
   notice: byId('host-notice'),
   who: byId('who'),
+  nav: byId('host-nav'),
   whoName: byId('who-name'),
   signOut: byId('sign-out'),
   authView: byId('auth-view'),
@@ -403,6 +405,8 @@ document.addEventListener('fullscreenchange', () => {
 function route() {
   const token = account();
   el.who.hidden = !token;
+  el.nav.hidden = !token;
+  if (!token) sessionPages.route('');
   el.signOut.hidden = !token;
   if (!token) {
     stopPresenting();
@@ -420,6 +424,12 @@ function route() {
   }
   setText(el.whoName, token.user ? token.user.username : '');
   el.authView.hidden = true;
+  if (sessionPages.route(location.hash)) {
+    stopPresenting();
+    el.dashboard.hidden = true;
+    el.present.hidden = true;
+    return;
+  }
   const match = /^#\/poll\/(\d+)$/.exec(location.hash);
   if (match) {
     el.dashboard.hidden = true;
@@ -434,6 +444,7 @@ function route() {
   }
 }
 
+const sessionPages = mountSessions({ call, accountSession, signedOut });
 window.addEventListener('hashchange', route);
 resetForm();
 route();
