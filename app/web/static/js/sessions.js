@@ -20,6 +20,17 @@ const POLLS_PAGE = 100;
 const STATUS_WORDS = { draft: 'Draft', open: 'Open', closed: 'Closed' };
 
 /**
+ * The error in plain words. A 404 here may be a session or a poll, so the server's own
+ * message says which (describeError's plain words speak of polls only).
+ */
+function explain(err) {
+  if (err && err.code === 'not_found' && err.message) {
+    return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.');
+  }
+  return describeError(err);
+}
+
+/**
  * Run `fn` with `buttons` disabled, showing its failure in `errorEl` (the API's own
  * message, in describeError's words). Resolves to fn's value, or undefined on failure.
  * Buttons already disabled by the view stay disabled: the view re-renders afterwards.
@@ -31,7 +42,7 @@ async function busy(buttons, errorEl, fn) {
   try {
     return await fn();
   } catch (err) {
-    errorEl.textContent = describeError(err);
+    errorEl.textContent = explain(err);
     errorEl.hidden = false;
     return undefined;
   } finally {
