@@ -330,7 +330,7 @@ class SessionControl {
       'session-control', 'sc-title', 'sc-conn', 'sc-viewers', 'sc-gone', 'sc-status', 'sc-hidden',
       'sc-countdown', 'sc-q', 'sc-chart', 'sc-total', 'sc-total-word', 'sc-total-line',
       'sc-poll-actions', 'sc-hide', 'sc-reveal', 'sc-cd30', 'sc-cd60', 'sc-close', 'sc-error',
-      'sc-polls', 'sc-polls-empty', 'sc-link', 'sc-code', 'sc-qr', 'sc-projector', 'sc-prev',
+      'sc-polls', 'sc-polls-empty', 'sc-link', 'sc-code', 'sc-qr-slot', 'sc-projector', 'sc-prev',
       'sc-wait', 'sc-next',
     ];
     this.el = Object.fromEntries(ids.map((id) => [id.replace(/^sc-/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase()), byId(id)]));
@@ -341,8 +341,6 @@ class SessionControl {
     this.reset();
 
     const e = this.el;
-    e.qr.addEventListener('error', () => { e.qr.hidden = true; });
-    e.qr.addEventListener('load', () => { e.qr.hidden = false; });
     e.prev.addEventListener('click', () => this.present(e.prev, { step: 'previous' }));
     e.next.addEventListener('click', () => this.present(e.next, { step: 'next' }));
     e.wait.addEventListener('click', () => this.present(e.wait, { poll_id: null }));
@@ -395,6 +393,7 @@ class SessionControl {
   hide() {
     this.root.hidden = true;
     document.body.classList.remove('session-remote');
+    this.el.qrSlot.replaceChildren();
     this.stop();
   }
 
@@ -533,8 +532,7 @@ class SessionControl {
     setText(e.link, link.replace(/^https?:\/\//, ''));
     e.link.href = link;
     e.projector.href = `/present/${encodeURIComponent(s.code)}`;
-    const qr = `/p/${encodeURIComponent(s.code)}/qr.svg`;
-    if (e.qr.getAttribute('src') !== qr) e.qr.src = qr;
+    this.showQr(`/p/${encodeURIComponent(s.code)}/qr.svg`);
 
     const currentId = s.current_poll_id;
     const index = currentId === null ? -1 : s.poll_ids.indexOf(currentId);
@@ -581,6 +579,20 @@ class SessionControl {
     }
 
     this.renderPolls(idle);
+  }
+
+  /**
+   * The join QR, made only while the view is shown (the page has no hidden pictures
+   * otherwise). The QR route may not resolve a session's code: then it is left out.
+   */
+  showQr(src) {
+    const slot = this.el.qrSlot;
+    const img = slot.firstElementChild;
+    if (img && img.getAttribute('src') === src) return;
+    const qr = h('img', { class: 'qr sc-qr', alt: 'QR code of the join link', src, hidden: true });
+    qr.addEventListener('load', () => { qr.hidden = false; });
+    qr.addEventListener('error', () => qr.remove());
+    slot.replaceChildren(qr);
   }
 
   /** "Closes in 27 s", by the server's clock, while the poll has a closes_at ahead. */
