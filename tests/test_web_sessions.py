@@ -184,6 +184,8 @@ async def test_phone_remote_and_desktop_control_stay_in_sync(web: Web, browser: 
         reordered = [questions[0], questions[2], questions[1]]
         for p in (pp, dp):
             await expect(p.locator("#sc-polls .q")).to_have_text(reordered, timeout=WAIT_MS)
+        # The keyboard's place follows the moved poll.
+        await expect(dp.get_by_role("button", name=f"Move “{questions[2]}” up")).to_be_focused()
         # Poll 2 is now last: Next is disabled on the phone.
         await expect(next_).to_be_disabled()
 

@@ -359,6 +359,8 @@ class SessionControl {
     this.offsetMs = 0; // server clock − this device's clock
     this.pending = 0; // requests running: the remote's buttons stay disabled meanwhile
     this.fetching = new Set();
+    this.listKey = '';
+    this.refocus = null;
     clearInterval(this.ticker);
     this.ticker = null;
   }
@@ -615,20 +617,36 @@ class SessionControl {
     if (poll.closes_at && this.ticker === null && !e.countdown.hidden) this.ticker = setInterval(update, 250);
   }
 
+  /**
+   * The ordered list, rebuilt only when what it shows changed (not on every tally), and
+   * keeping the keyboard's place: the focused button's twin gets the focus back, once
+   * it is enabled again after its request.
+   */
   renderPolls(idle) {
     const e = this.el;
     const s = this.session;
     const n = s.poll_ids.length;
     e.pollsEmpty.hidden = n > 0;
+    const key = JSON.stringify([idle, s.current_poll_id, s.poll_ids.map((id) => {
+      const poll = this.polls.get(id);
+      return poll ? [id, poll.question, poll.status, poll.code] : [id];
+    })]);
+    if (key === this.listKey) return;
+    this.listKey = key;
+    const focused = document.activeElement;
+    if (focused && e.polls.contains(focused) && focused.dataset.act) {
+      this.refocus = { act: focused.dataset.act, pollId: focused.closest('li').dataset.pollId };
+    }
     e.polls.replaceChildren(
       ...s.poll_ids.map((pollId, i) => {
         const poll = this.polls.get(pollId) || null;
         const current = pollId === s.current_poll_id;
         const label = poll ? `“${poll.question}”` : `poll ${i + 1}`;
-        const up = h('button', { type: 'button', text: '↑', 'aria-label': `Move ${label} up`, disabled: !idle || i === 0 });
-        const down = h('button', { type: 'button', text: '↓', 'aria-label': `Move ${label} down`, disabled: !idle || i === n - 1 });
+        const up = h('button', { type: 'button', text: '↑', 'aria-label': `Move ${label} up`, disabled: !idle || i === 0, dataset: { act: 'up' } });
+        const down = h('button', { type: 'button', text: '↓', 'aria-label': `Move ${label} down`, disabled: !idle || i === n - 1, dataset: { act: 'down' } });
         const show = h('button', {
           type: 'button',
+          dataset: { act: 'show' },
           text: current ? 'Shown' : 'Present',
           'aria-label': current ? `${label} is shown` : `Present ${label}`,
           disabled: !idle || current,
@@ -649,6 +667,12 @@ class SessionControl {
         );
       }),
     );
+    if (this.refocus && idle) {
+      const { act, pollId } = this.refocus;
+      this.refocus = null;
+      const twin = e.polls.querySelector(`li[data-poll-id="${pollId}"] [data-act="${act}"]`);
+      if (twin && !twin.disabled) twin.focus();
+    }
   }
 }
 
