@@ -234,6 +234,66 @@ async def test_phone_remote_and_desktop_control_stay_in_sync(web: Web, browser: 
         await expect(pp.locator("#sc-gone")).to_have_text(
             "This session was deleted.", timeout=WAIT_MS
         )
+        # Its control view now says so, on a fresh load too.
+        await dp.goto(f"{web.base_url}/host#/session/{session_id}")
+        await expect(dp.locator("#sc-gone")).to_have_text(
+            "There is no such session.", timeout=WAIT_MS
+        )
+        await expect(dp.get_by_role("button", name="Next")).to_be_disabled()
     finally:
         await ws.close()
     no_problems(desk, phone, allow_console=(*QR_404, "status of 409"))
+
+
+async def test_session_list_pages_and_searches_and_guards_others_sessions(
+    web: Web, browser: Any
+) -> None:
+    owner, other = await api_owner(web.base_url), await api_owner(web.base_url)
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
+        for i in range(22):
+            title = f"Talk {i:02d}" + (" (workshop)" if i % 10 == 3 else "")
+            r = await c.post(
+                "/sessions",
+                json={"title": title},
+                headers={"Authorization": owner["Authorization"]},
+            )
+            assert r.status_code == 201, r.text
+        r = await c.post(
+            "/sessions",
+            json={"title": "Not yours"},
+            headers={"Authorization": other["Authorization"]},
+        )
+        assert r.status_code == 201, r.text
+        foreign = r.json()["id"]
+
+    watched = await open_page(browser, PHONE)
+    page = watched.page
+    await sign_in(page, web.base_url, owner, "#/sessions")
+    titles = page.locator("#sl-list .q")
+    # Newest first, 20 a page.
+    await expect(titles).to_have_count(20, timeout=WAIT_MS)
+    await expect(titles.first).to_have_text("Talk 21")
+    await expect(page.locator("#sl-range")).to_have_text("1\u201320 of 22")
+    await expect(page.get_by_role("button", name="Newer")).to_be_hidden()
+    await page.get_by_role("button", name="Older").click()
+    await expect(titles).to_have_text(["Talk 01", "Talk 00"], timeout=WAIT_MS)
+    await expect(page.locator("#sl-range")).to_have_text("21\u201322 of 22")
+    await expect(page.get_by_role("button", name="Older")).to_be_hidden()
+
+    await page.get_by_role("searchbox").fill("WORKSHOP")
+    await page.get_by_role("button", name="Search").click()
+    await expect(titles).to_have_text(["Talk 13 (workshop)", "Talk 03 (workshop)"], timeout=WAIT_MS)
+    await page.get_by_role("searchbox").fill("nothing like it")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator("#sl-empty")).to_have_text(
+        "No session title contains “nothing like it”.", timeout=WAIT_MS
+    )
+    await no_horizontal_scroll(page)
+
+    # Someone else's session: followed (anyone may), never controlled.
+    await page.goto(f"{web.base_url}/host#/session/{foreign}")
+    await expect(page.locator("#sc-gone")).to_have_text(
+        "This session belongs to another host.", timeout=WAIT_MS
+    )
+    await expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    no_problems(watched)

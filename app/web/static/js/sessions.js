@@ -435,9 +435,11 @@ class SessionControl {
   async fetchPoll(pollId) {
     if (this.fetching.has(pollId)) return;
     this.fetching.add(pollId);
+    const { polls } = this; // this view's: a later session starts a new map
     try {
       const body = await this.call(`/polls/${pollId}`);
-      if (!this.polls.has(pollId)) this.polls.set(pollId, body.poll);
+      if (polls !== this.polls) return;
+      if (!polls.has(pollId)) polls.set(pollId, body.poll);
       this.render();
     } catch {
       // Shown as "Loading…"; the next SESSION_STATE tries again.
@@ -452,6 +454,12 @@ class SessionControl {
 
   onMessage(m) {
     if (m.type === 'SESSION_STATE') {
+      const me = this.accountSession.token;
+      if (me && me.user && m.session && m.session.owner_id !== me.user.id) {
+        // Anyone may follow a session; only its owner controls it.
+        this.gone('This session belongs to another host.');
+        return;
+      }
       if (!this.takeSession(m.session)) return;
       this.room.healthy();
       this.clock(m.server_now);
@@ -471,7 +479,15 @@ class SessionControl {
       this.gone('This session was deleted.');
       return;
     } else if (m.type === 'ERROR' && String(m.ref || '').startsWith('j')) {
-      this.gone(m.code === 'not_found' ? 'There is no such session.' : m.message);
+      if (m.code === 'not_found') {
+        this.gone('There is no such session.');
+      } else {
+        // Transient (the server's Redis or database away): join again after a backoff.
+        this.el.error.textContent = m.message;
+        this.el.error.hidden = false;
+        this.room.detach(4000, 'rejoin');
+        this.room.retry();
+      }
       return;
     } else {
       return;
