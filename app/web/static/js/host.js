@@ -11,6 +11,7 @@ import { ResultsChart } from './chart.js';
 import { byId, h, setText, shortTime } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
 import { LiveRoom } from './live.js';
+import { mountSessions } from './sessions.js';
 
 const MAX_OPTIONS = 20;
 const MIN_OPTIONS = 2;
@@ -18,6 +19,7 @@ const MIN_OPTIONS = 2;
 const el = {
   notice: byId('host-notice'),
   who: byId('who'),
+  nav: byId('host-nav'),
   whoName: byId('who-name'),
   signOut: byId('sign-out'),
   authView: byId('auth-view'),
@@ -407,6 +409,8 @@ document.addEventListener('fullscreenchange', () => {
 function route() {
   const token = account();
   el.who.hidden = !token;
+  el.nav.hidden = !token;
+  if (!token) sessionPages.route('');
   el.signOut.hidden = !token;
   if (!token) {
     stopPresenting();
@@ -424,6 +428,12 @@ function route() {
   }
   setText(el.whoName, token.user ? token.user.username : '');
   el.authView.hidden = true;
+  if (sessionPages.route(location.hash)) {
+    stopPresenting();
+    el.dashboard.hidden = true;
+    el.present.hidden = true;
+    return;
+  }
   const match = /^#\/poll\/(\d+)$/.exec(location.hash);
   if (match) {
     el.dashboard.hidden = true;
@@ -438,6 +448,7 @@ function route() {
   }
 }
 
+const sessionPages = mountSessions({ call, accountSession, signedOut });
 window.addEventListener('hashchange', route);
 resetForm();
 route();
