@@ -36,10 +36,6 @@ expect = playwright_api.expect
 web = test_web_browser.web
 browser = test_web_browser.browser
 
-# The join QR route resolves poll codes only (app/web/routes.py): the control view
-# asks for the session code's QR and hides the picture on the 404, which Chromium logs.
-QR_404 = ("status of 404",)
-
 
 async def shown_to(ws: WsClient, poll_id: int | None) -> dict[str, Any]:
     """The participant's next SESSION_STATE showing `poll_id` (None: the waiting screen)."""
@@ -92,6 +88,8 @@ async def test_phone_remote_and_desktop_control_stay_in_sync(web: Web, browser: 
     assert len(code) == 6
     assert await dp.locator("#sc-projector").get_attribute("href") == f"/present/{code}"
     assert (await dp.locator("#sc-link").get_attribute("href") or "").endswith(f"/s/{code}")
+    # The session's join QR (/s/{code}/qr.svg) is drawn.
+    await expect(dp.locator("img.sc-qr")).to_be_visible(timeout=WAIT_MS)
 
     # The phone: the same account in another browser, the control view as a remote.
     phone = await open_page(browser, PHONE)
@@ -242,7 +240,7 @@ async def test_phone_remote_and_desktop_control_stay_in_sync(web: Web, browser: 
         await expect(dp.get_by_role("button", name="Next")).to_be_disabled()
     finally:
         await ws.close()
-    no_problems(desk, phone, allow_console=(*QR_404, "status of 409"))
+    no_problems(desk, phone, allow_console=("status of 409", "status of 404"))
 
 
 async def test_session_list_pages_and_searches_and_guards_others_sessions(

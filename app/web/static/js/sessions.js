@@ -550,7 +550,7 @@ class SessionControl {
     setText(e.link, link.replace(/^https?:\/\//, ''));
     e.link.href = link;
     e.projector.href = `/present/${encodeURIComponent(s.code)}`;
-    this.showQr(`/p/${encodeURIComponent(s.code)}/qr.svg`);
+    this.showQr(`/s/${encodeURIComponent(s.code)}/qr.svg`);
 
     const currentId = s.current_poll_id;
     const index = currentId === null ? -1 : s.poll_ids.indexOf(currentId);
