@@ -111,6 +111,8 @@ COLUMNS["fanout-large"] = COLUMNS["rooms"] = COLUMNS["fanout"]
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         if v >= 1000:
             return f"{v:,.0f}"

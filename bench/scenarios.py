@@ -1216,42 +1216,67 @@ def _follow_row(label: str, lat: Histogram, got: int, expected: int, goal: float
     }
 
 
+class FollowSteps:
+    """The measured steps of a follow scenario: one row each, and one over all."""
+
+    def __init__(self, ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+        self.ctx, self.pool, self.res = ctx, pool, res
+        self.total, self.got = Histogram(), 0
+
+    async def step(
+        self, label: str, act: Callable[[], Awaitable[Any]], poll_id: int, *, counts: bool
+    ) -> None:
+        meter = Meter(self.ctx, self.pool)
+        await meter.start()
+        lat, got, members = await _follow_step(self.ctx, self.pool, act, poll_id, counts)
+        usage = meter.stop()
+        self.total.merge(lat)
+        self.got += got
+        row = _follow_row(label, lat, got, members, self.ctx.scale.follow_goal_p99_ms)
+        row.update(usage.summary())
+        self.res.rows.append(row)
+        self.ctx.log(f"  {label}: {got}/{members}; p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms")
+
+    def finish(self, expected: int, check: str) -> None:
+        goal = self.ctx.scale.follow_goal_p99_ms
+        self.res.rows.append(_follow_row("all steps", self.total, self.got, expected, goal))
+        self.res.checks.append(Check(check, self.got == expected, f"{self.got}/{expected}"))
+
+
+async def _session_members(
+    ctx: Ctx, pool: GenPool, res: ScenarioResult, poll_ids: list[int]
+) -> int:
+    """A session of the polls, `follow_members` sockets joined to it; the session's id."""
+    s = ctx.scale
+    res.params = {
+        "members": s.follow_members,
+        "steps": s.follow_steps,
+        "goal_p99_ms": s.follow_goal_p99_ms,
+    }
+    session = await ctx.api.create_session(ctx.owner, poll_ids)
+    n = s.follow_members
+    conn = await connect(ctx, pool, await ctx.users.get(n), [], session=session)
+    res.checks.append(Check("all members joined", conn.joined == n, f"{conn.joined}/{n}"))
+    return session
+
+
 async def follow_next(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     """A talk: members follow the host's "next" from poll to poll (a session room; the
     server moves every member, no client round trip)."""
     if _sessions_missing(ctx, res):
         return
     s = ctx.scale
-    n = s.follow_members
-    res.params = {"members": n, "steps": s.follow_steps, "goal_p99_ms": s.follow_goal_p99_ms}
     polls = await ctx.api.create_polls(ctx.owner, s.follow_steps, options=4, status="draft")
-    session = await ctx.api.create_session(ctx.owner, [p.id for p in polls])
-    conn = await connect(ctx, pool, await ctx.users.get(n), [], session=session)
-    res.checks.append(Check("all members joined", conn.joined == n, f"{conn.joined}/{n}"))
-    total, got_all = Histogram(), 0
+    session = await _session_members(ctx, pool, res, [p.id for p in polls])
+    steps = FollowSteps(ctx, pool, res)
     for k, poll in enumerate(polls):
-        meter = Meter(ctx, pool)
-        await meter.start()
-        lat, got, members = await _follow_step(
-            ctx, pool, lambda: ctx.api.present(ctx.owner, session, step="next"), poll.id, False
+        await steps.step(
+            f"next #{k + 1}",
+            lambda: ctx.api.present(ctx.owner, session, step="next"),
+            poll.id,
+            counts=False,
         )
-        usage = meter.stop()
-        total.merge(lat)
-        got_all += got
-        row = _follow_row(f"next #{k + 1}", lat, got, members, s.follow_goal_p99_ms)
-        row.update(usage.summary())
-        res.rows.append(row)
-        ctx.log(
-            f"  next #{k + 1}: {got}/{members} shown; p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms"
-        )
-    res.rows.append(_follow_row("all steps", total, got_all, n * len(polls), s.follow_goal_p99_ms))
-    res.checks.append(
-        Check(
-            "every member shown every poll",
-            got_all == n * len(polls),
-            f"{got_all}/{n * len(polls)}",
-        )
-    )
+    steps.finish(s.follow_members * len(polls), "every member shown every poll")
     await close_polls(ctx, [p.id for p in polls])
 
 
@@ -1262,14 +1287,12 @@ async def follow_reveal(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         return
     s = ctx.scale
     n = s.follow_members
-    res.params = {"members": n, "steps": s.follow_steps, "goal_p99_ms": s.follow_goal_p99_ms}
     poll = await ctx.api.create_poll(ctx.owner, options=4, results_hidden=True)
-    session = await ctx.api.create_session(ctx.owner, [poll.id])
-    conn = await connect(ctx, pool, await ctx.users.get(n), [], session=session)
-    res.checks.append(Check("all members joined", conn.joined == n, f"{conn.joined}/{n}"))
+    session = await _session_members(ctx, pool, res, [poll.id])
     await ctx.api.present(ctx.owner, session, poll_id=poll.id)
     _, shown, _ = await _follow_step(ctx, pool, lambda: asyncio.sleep(0), poll.id, False)
-    total, got_all, leaks = Histogram(), 0, 0
+    res.checks.append(Check("every member shown the poll", shown == n, f"{shown}/{n}"))
+    steps, leaks = FollowSteps(ctx, pool, res), 0
     for k in range(s.follow_steps):
         if k:  # hidden again; what members saw before the hide is no leak
             await asyncio.sleep(0.2)
@@ -1277,32 +1300,13 @@ async def follow_reveal(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
             await pool.call_all("forget_counts", {"poll_id": poll.id}, int)
             await asyncio.sleep(0.5)
         leaks += sum(await pool.call_all("forget_counts", {"poll_id": poll.id}, int))
-        meter = Meter(ctx, pool)
-        await meter.start()
-        lat, got, members = await _follow_step(
-            ctx, pool, lambda: ctx.api.set_hidden(ctx.owner, poll.id, False), poll.id, True
+        await steps.step(
+            f"reveal #{k + 1}",
+            lambda: ctx.api.set_hidden(ctx.owner, poll.id, False),
+            poll.id,
+            counts=True,
         )
-        usage = meter.stop()
-        total.merge(lat)
-        got_all += got
-        row = _follow_row(f"reveal #{k + 1}", lat, got, members, s.follow_goal_p99_ms)
-        row.update(usage.summary())
-        res.rows.append(row)
-        ctx.log(
-            f"  reveal #{k + 1}: {got}/{members} saw counts; "
-            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms"
-        )
-    res.rows.append(
-        _follow_row("all steps", total, got_all, n * s.follow_steps, s.follow_goal_p99_ms)
-    )
-    res.checks.append(Check("every member shown the poll", shown == n, f"{shown}/{n}"))
-    res.checks.append(
-        Check(
-            "every member saw every reveal",
-            got_all == n * s.follow_steps,
-            f"{got_all}/{n * s.follow_steps}",
-        )
-    )
+    steps.finish(n * s.follow_steps, "every member saw every reveal")
     res.checks.append(Check("no counts while hidden", leaks == 0, f"{leaks} member(s) saw counts"))
     await close_polls(ctx, [poll.id])
 
