@@ -29,6 +29,8 @@ const room = new LiveRoom({
 });
 const view = new PollView({
   send: (message) => room.send(message),
+  voter: () => room.current,
+  signedIn: () => room.connectNow(),
   resync: () => room.send({ type: 'JOIN_POLL', poll_id: view.poll.id }),
 });
 

@@ -1,4 +1,5 @@
-// Sign in / create an account, shared by the home page and the host page.
+// Sign in / create an account, shared by the home page, the host page and the audience
+// pages (inline, for a poll only accounts may vote in).
 
 import { ACCOUNT, api, session } from './api.js';
 import { h } from './dom.js';
@@ -58,14 +59,17 @@ async function signIn(username, password) {
   return token;
 }
 
-/** Mount both forms in `container`; `onSignedIn(token)` runs after either succeeds. */
-export function mountAuth(container, onSignedIn) {
+/**
+ * Mount both forms in `container`; `onSignedIn(token)` runs after either succeeds.
+ * `registerTitle`: the audience pages ask for an account to vote with, not to host.
+ */
+export function mountAuth(container, onSignedIn, { registerTitle = 'Create a host account' } = {}) {
   const signin = authForm('signin', 'Sign in', 'Sign in', 'current-password', {}, async (u, p) => {
     onSignedIn(await signIn(u, p));
   });
   const register = authForm(
     'register',
-    'Create a host account',
+    registerTitle,
     'Create account',
     'new-password',
     {

@@ -48,6 +48,7 @@ export class LiveRoom {
     this.lastHeard = 0;
     this.stopped = false;
     this.refs = 0;
+    this.attempts = 0; // connect() calls: only the latest one may open a socket
     // Back online, or a phone's screen on again: retry now instead of after the backoff.
     this.wake = () => {
       if (!this.stopped && this.timer !== null && document.visibilityState === 'visible') {
@@ -103,9 +104,11 @@ export class LiveRoom {
   async connect() {
     this.detach(1000, 'reconnecting');
     this.onStatus('connecting');
+    // A reconnection asked for while this one awaits (the page's voter changed) wins.
+    const attempt = ++this.attempts;
     const session = await this.session();
     const current = await session.current();
-    if (this.stopped) return;
+    if (this.stopped || attempt !== this.attempts) return;
     if (!current) {
       await this.sessionEnded(session);
       throw new Error('session ended');
@@ -129,6 +132,7 @@ export class LiveRoom {
       this.pinger = setInterval(() => this.keepAlive(), PING_EVERY_MS);
     });
     ws.addEventListener('message', (event) => {
+      if (this.ws !== ws) return; // a socket this room has let go of
       this.lastHeard = Date.now();
       let message;
       try {

@@ -6,8 +6,14 @@
 // vote sent but not acknowledged is sent again once the snapshot (JOINED, or a
 // session's SESSION_STATE) shows it was not counted (the same ballot twice is
 // harmless: `unchanged`), and the snapshot replaces whatever was missed while away.
+//
+// A poll with `require_account` shown to a guest says so before any tap: the answers
+// are disabled, with the reason and a way to sign in or create an account right there
+// (auth-form.js). On success the page reconnects as the account (a new socket: AUTH only
+// takes a token of the same user) and the view starts afresh from the new snapshot.
 
 import { GUEST } from './api.js';
+import { mountAuth } from './auth-form.js';
 import { ResultsChart } from './chart.js';
 import { Countdown, ServerClock } from './countdown.js';
 import { byId, h, setText, shortTime } from './dom.js';
@@ -27,9 +33,17 @@ export class PollView {
    * @param {boolean} [o.pollPresence]  count viewers from the poll's PRESENCE (a session
    *   page counts the session's instead)
    * @param {string | null} [o.shownCode]  the join code to show (a session's), else the poll's
+   * @param {() => object | null} [o.voter]  the api.js Session the page votes with now
+   *   (null: not known yet); a GUEST one sees the accounts-only notice
+   * @param {() => void} [o.signedIn]  the visitor signed in from that notice: the page
+   *   reconnects as the account
    */
-  constructor({ send, resync, pollPresence = true, shownCode = null }) {
+  constructor({
+    send, resync, pollPresence = true, shownCode = null, voter = () => null, signedIn = () => {},
+  }) {
     this.send = send;
+    this.voter = voter;
+    this.signedIn = signedIn;
     this.shownCode = shownCode;
     this.resync = resync;
     this.pollPresence = pollPresence;
@@ -41,7 +55,11 @@ export class PollView {
       question: byId('question'),
       instructions: byId('instructions'),
       countdown: byId('countdown'),
+      gate: byId('account-gate'),
+      gateOpen: byId('account-gate-open'),
+      gateAuth: byId('account-auth'),
       ballot: byId('ballot'),
+      choicesSet: byId('choices-set'),
       choices: byId('choices'),
       choiceCount: byId('choice-count'),
       submit: byId('submit'),
@@ -65,6 +83,50 @@ export class PollView {
         this.vote([...this.state.selection]);
       }
     });
+    this.el.gateOpen.addEventListener('click', () => this.toggleAuth());
+  }
+
+  // --- accounts only ------------------------------------------------------------------
+
+  /** A guest looking at a poll only accounts may vote in (nothing to say once closed). */
+  gated() {
+    const poll = this.state.poll;
+    const voter = this.voter();
+    return poll !== null && Boolean(poll.require_account) && poll.status !== 'closed'
+      && voter !== null && voter.key === GUEST;
+  }
+
+  toggleAuth() {
+    const { gateAuth, gateOpen } = this.el;
+    const open = gateAuth.hidden;
+    if (open && !gateAuth.firstChild) {
+      mountAuth(gateAuth, () => this.afterSignIn(), { registerTitle: 'Create an account' });
+    }
+    gateAuth.hidden = !open;
+    gateOpen.setAttribute('aria-expanded', String(open));
+    if (open) gateAuth.querySelector('input').focus();
+  }
+
+  afterSignIn() {
+    // Nothing of the guest carries over: the account's snapshot says what is counted.
+    this.closeAuth();
+    this.el.gate.hidden = true;
+    this.reset();
+    this.signedIn();
+  }
+
+  closeAuth() {
+    this.el.gateAuth.replaceChildren();
+    this.el.gateAuth.hidden = true;
+    this.el.gateOpen.setAttribute('aria-expanded', 'false');
+  }
+
+  renderGate() {
+    const gated = this.gated();
+    if (!gated && !this.el.gate.hidden) this.closeAuth();
+    this.el.gate.hidden = !gated;
+    if (gated) this.el.choicesSet.setAttribute('aria-describedby', 'account-gate-text');
+    else this.el.choicesSet.removeAttribute('aria-describedby');
   }
 
   /** Forget the poll (a session moved on to another one, or to the waiting screen). */
@@ -225,7 +287,7 @@ export class PollView {
     const texts = {
       already_voted: 'You have already voted in this poll, and votes cannot be changed.',
       poll_not_open: 'Voting is not open, so your vote was not counted.',
-      account_required: 'Only signed-in users can vote in this poll. Sign in on the home page, then come back.',
+      account_required: 'Only signed-in users can vote in this poll. Sign in or create an account above to vote.',
       too_many_choices: `Pick at most ${max} answers.`,
       invalid_option: 'That answer is not in the poll any more.',
       rate_limited: 'Slow down a little, then try again.',
@@ -243,7 +305,8 @@ export class PollView {
 
   canVote() {
     const poll = this.state.poll;
-    return poll !== null && poll.status === 'open' && (!this.state.myVote || poll.allow_change);
+    return poll !== null && poll.status === 'open' && (!this.state.myVote || poll.allow_change)
+      && !this.gated();
   }
 
   sendVote(ids) {
@@ -337,7 +400,7 @@ export class PollView {
 
   instructions() {
     const poll = this.state.poll;
-    if (poll.status !== 'open') return '';
+    if (poll.status !== 'open' || this.gated()) return '';
     const parts = [poll.kind === 'single'
       ? 'Tap one answer.'
       : `Pick up to ${poll.max_choices} answer${poll.max_choices === 1 ? '' : 's'}, then submit.`];
@@ -415,6 +478,7 @@ export class PollView {
     el.instructions.hidden = el.instructions.textContent === '';
     this.countdown.set(poll);
     this.renderNotice();
+    this.renderGate();
     this.buildChoices(poll);
     this.renderChoices();
     this.renderVoteState();

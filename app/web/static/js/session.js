@@ -34,6 +34,8 @@ const room = new LiveRoom({
 });
 const view = new PollView({
   send: (message) => room.send(message),
+  voter: () => room.current,
+  signedIn: () => room.connectNow(),
   // The session's snapshot carries the shown poll's: one message to resync both.
   resync: () => room.send(join()),
   pollPresence: false,
