@@ -351,6 +351,7 @@ class SessionRooms:
         common = {"session": state["session"], "viewers": max(sroom.viewers, 0), "server_now": now}
         waiting = orjson.dumps({**common, "poll": None, "results": None})
         encoded: dict[tuple[int, bool], bytes] = {}
+        frames: dict[tuple[tuple[int, bool], tuple[int, ...] | None], bytes] = {}
         visible: dict[tuple[bool, bool, bool], bool] = {}
         for conn, ref in targets:
             member = followers.get(conn)
@@ -381,7 +382,14 @@ class SessionRooms:
                 shown = results if sees else None
                 body = orjson.dumps({**common, "poll": room.poll, "results": shown})
                 encoded[body_key] = body
-            conn.send(_state_frame(ref, orjson.dumps(mine), body))
+            if ref is None:  # a move: members who see the same get the same bytes
+                frame_key = (body_key, None if mine is None else tuple(mine))
+                frame = frames.get(frame_key)
+                if frame is None:
+                    frame = frames[frame_key] = _state_frame(None, orjson.dumps(mine), body)
+            else:
+                frame = _state_frame(ref, orjson.dumps(mine), body)
+            conn.send(frame)
             if membership.via == session_id and room.seq > membership.last_seq:
                 membership.last_seq = room.seq  # what moved since the snapshot
                 conn.send(hub.results_frame(room, sees), results_of=room.poll_id)
