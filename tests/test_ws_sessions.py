@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tortoise.expressions import F
 
 from app import keys
 from app.config import Settings
+from models import Session
 from tests.conftest import LiveServer, Person
 from tests.test_poll_sessions import new_session, present
 from tests.test_polls import create, vote
@@ -21,8 +23,11 @@ from tests.wsclient import WsClient
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Hosts create many polls; a socket may be in 3 rooms (the limit's test)."""
-    return settings.model_copy(update={"poll_create_burst": 100_000, "ws_max_rooms": 3})
+    """Hosts create many polls; a socket may be in 3 rooms (the limit's test); the hub's
+    heartbeat (a third of the presence TTL) runs every second."""
+    return settings.model_copy(
+        update={"poll_create_burst": 100_000, "ws_max_rooms": 3, "presence_ttl_s": 3}
+    )
 
 
 def is_state(m: dict[str, Any]) -> bool:
@@ -256,4 +261,25 @@ async def test_deleting_the_poll_shown_brings_the_waiting_screen(
     # Next goes on from the waiting screen to the poll that is left.
     await present(client, host, session, step="next")
     assert (await ws.recv_until(is_state))["poll"]["id"] == polls[1]["id"]
+    await ws.close()
+
+
+async def test_a_change_whose_publication_was_lost_is_caught_up(
+    live_server: LiveServer, client: httpx.AsyncClient, make_person: Any
+) -> None:
+    """The database moved on, nothing was published (Redis failed the PUBLISH): the
+    rooms compare versions on the hub's heartbeat and follow within a second or so."""
+    host, fan = await make_person(), await make_person()
+    session, polls = await talk(client, host, n=2)
+    await present(client, host, session, step="next")
+    ws = await WsClient.open(live_server.ws_url, fan.token)
+    before = await ws.request(type="JOIN_SESSION", session_id=session["id"])
+    assert before["poll"]["id"] == polls[0]["id"]
+    await client.post(f"/polls/{polls[1]['id']}/open", headers=host.headers)
+    await Session.filter(id=session["id"]).update(
+        version=F("version") + 1, current_poll_id=polls[1]["id"]
+    )
+    after = await ws.recv_until(is_state, within=5)
+    assert after["poll"]["id"] == polls[1]["id"]
+    assert after["session"]["version"] == before["session"]["version"] + 1
     await ws.close()

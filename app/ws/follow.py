@@ -263,15 +263,18 @@ class SessionRooms:
             self._hub.spawn(self._hub.leave_redis(None, [], [session_place(sroom.session_id)]))
 
     async def resync(self) -> None:
-        """After a pub/sub reconnect changes may have been missed: read each room's state
-        again (an older version is ignored)."""
+        """Changes may have been missed (a pub/sub reconnect, a publication that failed):
+        compare each room's version with the database's, one small query per room, and
+        read the state again where it moved (an older version is ignored)."""
         for sroom in list(self.rooms.values()):
             with contextlib.suppress(Exception):
-                state = await sessions.load_state(sroom.session_id)
-                if state is None:
+                version = await sessions.version_of(sroom.session_id)
+                if version is None:
                     self._deleted(sroom)
-                else:
-                    self._changed(sroom, state)
+                elif version > sroom.version:
+                    state = await sessions.load_state(sroom.session_id)
+                    if state is not None:
+                        self._changed(sroom, state)
 
     # --- showing members the state -------------------------------------------------------
 

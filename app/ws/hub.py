@@ -634,8 +634,9 @@ class Hub:
                     self.behind.discard(conn)
 
     async def _heartbeat(self) -> None:
-        """Refresh presence every third of its TTL; after a failure retry sooner, with
-        backoff, so the entries come back soon after Redis does."""
+        """Refresh presence every third of its TTL (and check the session rooms' versions);
+        after a failure retry sooner, with backoff, so the entries come back soon after
+        Redis does."""
         interval = max(1.0, self._settings.presence_ttl_s / 3)
         outage = Outage(
             log, "presence heartbeat", cap_s=min(interval, self._settings.redis_retry_max_s)
@@ -650,6 +651,9 @@ class Hub:
             else:
                 outage.recovered()
                 delay = interval
+            # A session change whose publication failed (app/poll_sessions/service.py)
+            # is caught up here at the latest.
+            await self.sessions.resync()
 
 
 def _arm(at: float, flush: Callable[[Any], None], room: Room | SessionRoom) -> asyncio.Handle:
