@@ -1257,7 +1257,28 @@ async def _session_members(
     n = s.follow_members
     conn = await connect(ctx, pool, await ctx.users.get(n), [], session=session)
     res.checks.append(Check("all members joined", conn.joined == n, f"{conn.joined}/{n}"))
+    res.params["settled_s"] = settled = await _settle(ctx)
+    ctx.log(f"  joins settled in {settled} s")
     return session
+
+
+async def _settle(ctx: Ctx, idle_pct: float = 10.0, limit_s: float = 10.0) -> float:
+    """Wait (bounded) until the server is idle after a join burst. A talk's audience
+    joins over minutes, not in the one second a generator takes, and the burst's tail
+    (viewer counts go out PRESENCE_WINDOW_MS after the last join) would otherwise be
+    timed as part of the host's first step."""
+    started = idle_since = time.monotonic()
+    last = procstats.sample(ctx.target.server_roots()).cpu_s
+    while (now := time.monotonic()) - started < limit_s:
+        await asyncio.sleep(0.25)
+        cpu, then = procstats.sample(ctx.target.server_roots()).cpu_s, now
+        now = time.monotonic()
+        if (cpu - last) / (now - then) * 100 >= idle_pct:
+            idle_since = now
+        elif now - idle_since >= 1.25:  # longer than the presence window (1 s)
+            break
+        last = cpu
+    return round(time.monotonic() - started, 2)
 
 
 async def follow_next(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
