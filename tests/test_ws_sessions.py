@@ -283,3 +283,42 @@ async def test_a_change_whose_publication_was_lost_is_caught_up(
     assert after["poll"]["id"] == polls[1]["id"]
     assert after["session"]["version"] == before["session"]["version"] + 1
     await ws.close()
+
+
+async def test_a_polls_room_learns_its_place_in_a_session(
+    live_server: LiveServer, client: httpx.AsyncClient, make_person: Any
+) -> None:
+    """The room's copy of the Poll (what every later JOIN_POLL gets) follows the poll
+    into a session, along it and out of it."""
+    host, fan = await make_person(), await make_person(guest=True)
+    a, b = await create(client, host), await create(client, host)
+    ws = await WsClient.open(live_server.ws_url, fan.token)
+    joined = await ws.request(type="JOIN_POLL", poll_id=a["id"])
+    assert joined["poll"]["session_id"] is None
+
+    def placed(session_id: int | None, position: int | None) -> Any:
+        return lambda m: (
+            m["type"] == "POLL_UPDATED"
+            and m["poll"]["session_id"] == session_id
+            and m["poll"]["session_position"] == position
+        )
+
+    session = await new_session(client, host, [a["id"], b["id"]])
+    update = await ws.recv_until(placed(session["id"], 0))
+    assert update["results"]["total"] == 0  # the counts ride along, as on a relabel
+    r = await client.patch(
+        f"/sessions/{session['id']}", json={"poll_ids": [b["id"], a["id"]]}, headers=host.headers
+    )
+    assert r.status_code == 200, r.text
+    await ws.recv_until(placed(session["id"], 1))
+    late = await WsClient.open(live_server.ws_url, (await make_person(guest=True)).token)
+    again = await late.request(type="JOIN_POLL", poll_id=a["id"])
+    assert again["poll"]["session_id"] == session["id"]
+    assert again["poll"]["session_position"] == 1
+
+    r = await client.delete(f"/sessions/{session['id']}", headers=host.headers)
+    assert r.status_code == 204
+    await ws.recv_until(placed(None, None))
+    await late.recv_until(placed(None, None))
+    await ws.close()
+    await late.close()

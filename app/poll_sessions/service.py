@@ -154,6 +154,7 @@ async def create_session(
     else:
         raise ApiError("could not allocate a join code; try again", code="unavailable", status=503)
     log.info("session created", extra={"session_id": session.id})
+    await polls.announce_placement(redis, body.poll_ids)
     return await session_payload(session)
 
 
@@ -264,13 +265,25 @@ async def patch_session(
     fields: dict[str, Any] = {}
     if body.title is not None:
         fields["title"] = body.title
+    moved: list[int] = []
     if body.poll_ids is not None:
         await _check_polls(body.poll_ids, principal.user_id, session.id)
+        before = await poll_ids_of(session.id)
         async with in_transaction() as conn:
             await _assign(session.id, body.poll_ids, conn)
         if session.current_poll_id not in body.poll_ids:
             fields["current_poll_id"] = None
-    return await _changed(redis, session.id, **fields)
+        moved = _moved(before, body.poll_ids)
+    changed = await _changed(redis, session.id, **fields)
+    await polls.announce_placement(redis, moved)
+    return changed
+
+
+def _moved(before: list[int], after: list[int]) -> list[int]:
+    """The polls whose place (`session_id`, `session_position`) a new list changes."""
+    was = {poll_id: i for i, poll_id in enumerate(before)}
+    now = {poll_id: i for i, poll_id in enumerate(after)}
+    return sorted(p for p in was.keys() | now.keys() if was.get(p) != now.get(p))
 
 
 def _step(poll_ids: list[int], current: int | None, last: int | None, step: str) -> int:
@@ -325,6 +338,7 @@ async def present(
 async def delete_session(*, redis: Redis, principal: Principal, session_id: int) -> None:
     """Its polls stay, standalone; members of its rooms are told `LEFT_SESSION`."""
     session = await _owned(session_id, principal)
+    freed = await poll_ids_of(session.id)
     async with in_transaction() as conn:
         await (
             Poll.filter(session_id=session.id)
@@ -337,3 +351,4 @@ async def delete_session(*, redis: Redis, principal: Principal, session_id: int)
         keys.session_channel(redis, session.id),
         orjson.dumps({"type": DELETED, "session_id": session.id}),
     )
+    await polls.announce_placement(redis, freed)

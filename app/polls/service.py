@@ -625,6 +625,24 @@ async def start_countdown(
     return poll_json(poll, options)
 
 
+async def announce_placement(redis: Redis, poll_ids: list[int]) -> None:
+    """Polls put in a session, moved in it or taken out: their rooms hold the Poll they
+    were joined with, `session_id` and `session_position` included, and would hand the
+    old place to every later joiner. Best effort once the change is made (MySQL has it):
+    a failed PUBLISH leaves a room's copy stale until the poll's next update."""
+    if not poll_ids:
+        return
+    options: dict[int, list[PollOption]] = {}
+    for option in await PollOption.filter(poll_id__in=poll_ids).order_by("position"):
+        options.setdefault(option.poll_id, []).append(option)  # type: ignore[attr-defined]
+    for poll in await Poll.filter(id__in=poll_ids):
+        try:
+            tally = await current_tally(redis, poll)
+            await publish_poll_update(redis, poll, options.get(poll.id, []), tally=tally)
+        except RedisError as exc:
+            log.warning("poll %d moved but not announced: %s", poll.id, exc)
+
+
 def close_due(poll: Poll, now: datetime | None = None) -> bool:
     """Whether a deferred close job may close the poll: its `closes_at` has come (a
     countdown may have moved it later since the job was queued). Half a second early
