@@ -235,8 +235,11 @@ async def test_host_presents_audience_votes_live_and_sees_the_close(web: Web, br
         await expect(watched.page.locator("#vote-state")).to_have_text(
             "Your vote is counted.", timeout=WAIT_MS
         )
-    # The third voter changes their mind (allowed in this poll).
+    # The third voter changes their mind (allowed in this poll), as the page now says.
     third = audience[2].page
+    await expect(third.locator("#instructions")).to_have_text(
+        "Tap another answer to change your vote."
+    )
     await third.get_by_role("button", name=labels[0]).click()
     await expect(third.locator("#vote-state")).to_have_text("Your vote was changed.")
     await expect(third.get_by_role("button", name=labels[0])).to_have_attribute(
@@ -414,6 +417,7 @@ async def test_draft_multiple_choice_and_an_already_counted_ballot(web: Web, bro
     await one.page.get_by_role("button", name="Submit vote").click()
     await expect(one.page.locator("#vote-state")).to_have_text("Your vote is counted.")
     await expect(one.page.get_by_label("Red")).to_be_disabled()
+    await expect(one.page.locator("#instructions")).to_be_hidden()  # nothing left to pick
 
     await two.page.get_by_label("Blue").check()
     await two.page.get_by_role("button", name="Submit vote").click()

@@ -401,10 +401,13 @@ export class PollView {
   instructions() {
     const poll = this.state.poll;
     if (poll.status !== 'open' || this.gated()) return '';
+    const voted = Boolean(this.state.myVote);
+    // After a vote that cannot change, the vote state says it all: nothing left to tap.
+    if (voted && !poll.allow_change) return poll.closes_at ? `Voting closes at ${shortTime(poll.closes_at)}.` : '';
     const parts = [poll.kind === 'single'
-      ? 'Tap one answer.'
+      ? (voted ? 'Tap another answer to change your vote.' : 'Tap one answer.')
       : `Pick up to ${poll.max_choices} answer${poll.max_choices === 1 ? '' : 's'}, then submit.`];
-    if (poll.allow_change) parts.push('You can change your vote until voting closes.');
+    if (poll.allow_change && !voted) parts.push('You can change your vote until voting closes.');
     if (poll.closes_at) parts.push(`Voting closes at ${shortTime(poll.closes_at)}.`);
     return parts.join(' ');
   }
