@@ -38,6 +38,7 @@ from tests.test_web_browser import (
     serve_web,
     sign_in,
 )
+from tests.test_web_sessions import no_horizontal_scroll
 from tests.web_helpers import CHROMIUM, PHONE, Watched, open_page
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -316,9 +317,14 @@ async def test_a_three_question_talk_from_the_phone_remote(web: Web, browser: An
     # Revealed: the counts are back everywhere, with the vote cast while hidden.
     await rp.get_by_role("button", name="Reveal results", exact=True).click()
     await expect(rp.locator("#sc-hidden")).to_be_hidden()
+    await expect(rp.get_by_role("button", name="Hide results", exact=True)).to_be_visible()
+    await remote_shows(rp, Q1, "Open", [2, 1, 1, 0], 4)
     await projector_shows(pr, Q1, "Voting open", [2, 1, 1, 0], 4)
     for phone, pick in zip(phones, picks, strict=True):
         await phone_shows(phone.page, Q1, [2, 1, 1, 0], 4, [pick])
+    # Phone-sized: nothing sideways on the remote or the phones.
+    for page in (rp, *(phone.page for phone in phones)):
+        await no_horizontal_scroll(page)
     if os.environ.get("LIVEPOLLS_SCREENSHOTS"):
         await asyncio.sleep(0.6)  # let the bars finish their transition
         await save_shot(rp, "talk-remote.png")
