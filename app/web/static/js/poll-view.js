@@ -254,6 +254,10 @@ export class PollView {
     if (m.results && m.results.seq >= s.seq) {
       s.seq = m.results.seq;
       s.results = { counts: m.results.counts, total: m.results.total };
+    } else if (!m.results && m.poll.results_hidden && s.results) {
+      // Hidden now: the hide's POLL_UPDATED carries no results, and the counts shown
+      // until then must go with it (no RESULTS may follow until the next vote).
+      s.results = { hidden: true, total: s.results.total };
     }
     if (m.poll.status !== before && !m.results) {
       // Opened (or closed with results hidden from me): the snapshot brings the full picture.
@@ -453,6 +457,7 @@ export class PollView {
     setText(el.resultsTitle, poll.status === 'closed' && !hidden ? 'Final results' : 'Results');
     let note = '';
     if (hidden) {
+      chart.update(null, 0); // no count left behind in the hidden chart either
       if (poll.results_hidden) note = 'The host has hidden the results for now.';
       else if (poll.results_visibility === 'after_close' && poll.status !== 'closed') note = 'Results are shown here when voting closes.';
       else if (poll.results_visibility === 'after_vote' && poll.status !== 'closed') note = 'Results are shown here once you have voted.';
