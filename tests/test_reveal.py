@@ -219,6 +219,7 @@ async def test_ws_hide_and_reveal_live(
         assert abs(update["server_now"] - datetime.now(UTC).timestamp() * 1000) < 60_000
     update = await wo.recv_until(lambda m: m["type"] == "POLL_UPDATED")
     assert update["poll"]["results_hidden"] is True
+    assert update["results"]["total"] == 0  # the owner keeps the counts
 
     wb = await WsClient.open(live_server.ws_url, b.token)
     ack = await wb.request(type="VOTE", poll_id=pid, option_ids=[poll["options"][0]["id"]])

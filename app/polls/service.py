@@ -576,9 +576,10 @@ async def poll_results(*, redis: Redis, principal: Principal, poll_id: int) -> d
 async def set_results_hidden(
     *, redis: Redis, principal: Principal, poll_id: int, hidden: bool
 ) -> dict[str, Any]:
-    """Hide or reveal the counts (owner, any status). Rooms are told with POLL_UPDATED;
-    a reveal carries the current tally, so every member who may see it now gets it at
-    once (the hub masks it per member, as ever)."""
+    """Hide or reveal the counts (owner, any status). Rooms are told with POLL_UPDATED
+    and the current tally, which the hub masks per member as ever: on a reveal every
+    member who may see it now gets it at once; on a hide the owner keeps it (a page
+    told "results: null" for a hidden poll blanks its chart)."""
     poll = await _owned(poll_id, principal)
     changed = (
         await Poll.filter(id=poll.id).exclude(results_hidden=hidden).update(results_hidden=hidden)
@@ -586,8 +587,7 @@ async def set_results_hidden(
     poll = await Poll.get(id=poll.id)
     options = await _options(poll)
     if changed:
-        tally = None if hidden else await current_tally(redis, poll)
-        await publish_poll_update(redis, poll, options, tally=tally)
+        await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
         log.info("results %s", "hidden" if hidden else "revealed", extra={"poll_id": poll.id})
     return poll_json(poll, options)
 
