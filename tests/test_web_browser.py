@@ -435,6 +435,29 @@ async def test_draft_multiple_choice_and_an_already_counted_ballot(web: Web, bro
     no_problems(host, one, two, allow_console=("status of 422", "status of 401"))
 
 
+async def test_ticks_never_submitted_go_when_the_poll_closes(web: Web, browser: Any) -> None:
+    owner = await api_owner(web.base_url)
+    poll = await api_poll(
+        web.base_url, owner, question="Lunch?", options=["Soup", "Salad"], kind="multiple"
+    )
+    watched = await open_page(browser, PHONE)
+    page = watched.page
+    await page.goto(f"{web.base_url}/p/{poll['code']}")
+    await expect_live(page)
+    await page.get_by_label("Soup").check()
+    async with httpx.AsyncClient(base_url=web.base_url, timeout=10) as c:
+        r = await c.post(
+            f"/polls/{poll['id']}/close", headers={"Authorization": owner["Authorization"]}
+        )
+    assert r.status_code == 200, r.text
+    await expect(page.locator("#notice")).to_have_text("Voting has closed.", timeout=WAIT_MS)
+    # The page shows what counted (nothing), not a pick that never reached the server.
+    await expect(page.get_by_label("Soup")).not_to_be_checked()
+    await expect(page.get_by_label("Soup")).to_be_disabled()
+    await expect(page.get_by_role("button", name="Submit vote")).to_be_disabled()
+    no_problems(watched)
+
+
 async def test_a_refused_guest_token_is_replaced(web: Web, browser: Any) -> None:
     owner = await api_owner(web.base_url)
     poll = await api_poll(web.base_url, owner, question="Tea?", options=["Yes", "No"])

@@ -387,6 +387,8 @@ export class PollView {
       setText(el.choiceCount, '');
       return;
     }
+    // Closed: ticks never submitted go, the boxes show the ballot that counted.
+    if (poll.status === 'closed' && !sameSet(state.myVote, [...state.selection])) state.selection = new Set(mine);
     const max = poll.max_choices;
     const full = state.selection.size >= max;
     for (const box of el.choices.querySelectorAll('input[type=checkbox]')) {
