@@ -9,6 +9,7 @@ import { ACCOUNT, ApiError, api, authed, describeError, loadToken, session } fro
 import { mountAuth } from './auth-form.js';
 import { ResultsChart } from './chart.js';
 import { byId, h, setText, shortTime } from './dom.js';
+import { saveDownload } from './download.js';
 import { clearErrors, showErrors } from './forms.js';
 import { LiveRoom } from './live.js';
 import { mountSessions } from './sessions.js';
@@ -48,14 +49,24 @@ function notice(text, tone = 'info') {
   el.notice.hidden = !text;
 }
 
-/** A REST call with the host's session; a 401 that renewal cannot cure signs the host out. */
-async function call(path, options = {}) {
+/** `fn()` with the host's session: a 401 that renewal cannot cure signs the host out. */
+async function signedIn(fn) {
   try {
-    return await authed(ACCOUNT, path, options);
+    return await fn();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signedOut('Your session has ended. Please sign in again.');
     throw err;
   }
+}
+
+/** A REST call with the host's session. */
+function call(path, options = {}) {
+  return signedIn(() => authed(ACCOUNT, path, options));
+}
+
+/** Save an export (a CSV) fetched with the host's session; resolves to its file name. */
+function download(path, fallbackName) {
+  return signedIn(() => saveDownload(ACCOUNT, path, fallbackName));
 }
 
 // --- signing in and out ---------------------------------------------------------------
@@ -448,7 +459,7 @@ function route() {
   }
 }
 
-const sessionPages = mountSessions({ call, accountSession, signedOut });
+const sessionPages = mountSessions({ call, download, accountSession, signedOut });
 window.addEventListener('hashchange', route);
 resetForm();
 route();
