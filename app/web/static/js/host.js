@@ -1,8 +1,8 @@
 // `/host`: sign in, and the host's pages: `#/` the poll form (poll-form.js; at
 // `#/edit/{id}` it edits a draft) and the list of polls (poll-list.js); `#/poll/{id}`
-// the presenter view with the live chart, the code and a QR code, and a link to
-// `/present/{code}` (the projector screen without controls); `#/sessions` and
-// `#/session/{id}` (sessions.js).
+// the presenter view with the live chart, the code and a QR code, a link to
+// `/present/{code}` (the projector screen without controls) and, below, "Manage this
+// poll" (manage.js); `#/sessions` and `#/session/{id}` (sessions.js).
 // The account's session renews itself while the page is open (api.js), so a
 // projector left on for hours keeps presenting; only a session the server ended
 // (logout elsewhere, revocation) brings back the sign-in form.
@@ -13,6 +13,7 @@ import { ResultsChart } from './chart.js';
 import { byId, setText } from './dom.js';
 import { saveDownload } from './download.js';
 import { LiveRoom } from './live.js';
+import { PollManage } from './manage.js';
 import { PollForm } from './poll-form.js';
 import { PollList, STATUS_WORDS } from './poll-list.js';
 import { mountSessions } from './sessions.js';
@@ -103,10 +104,12 @@ const p = {
   open: byId('p-open'),
   close: byId('p-close'),
   fullscreen: byId('p-fullscreen'),
+  manageGo: byId('p-manage-go'),
   projector: byId('p-projector'),
   error: byId('p-error'),
 };
 const bigChart = new ResultsChart(byId('p-chart'));
+const manage = new PollManage({ call, download });
 let shown = null; // {id, poll, seq, results, viewers}
 let room = null;
 
@@ -114,6 +117,7 @@ function stopPresenting() {
   if (room) room.stop();
   room = null;
   shown = null;
+  manage.hide();
   document.body.classList.remove('presenting');
 }
 
@@ -204,6 +208,7 @@ function renderPresent() {
   setText(p.viewers, viewers);
   p.open.hidden = poll.status !== 'draft';
   p.close.hidden = poll.status !== 'open';
+  manage.show(poll, results);
 }
 
 async function presentAction(action) {
@@ -217,6 +222,7 @@ async function presentAction(action) {
   // The room's POLL_UPDATED brings the new status (and the final results).
 }
 
+p.manageGo.addEventListener('click', () => manage.reach());
 p.open.addEventListener('click', () => presentAction('open'));
 p.close.addEventListener('click', () => presentAction('close'));
 p.fullscreen.addEventListener('click', () => {
