@@ -15,6 +15,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -216,8 +217,14 @@ async def test_the_list_pages_searches_filters_and_deletes_after_a_confirmation(
 
 async def test_edit_a_draft_then_open_it_and_duplicate_it(web: Web, browser: Any) -> None:
     owner = await api_owner(web.base_url)
+    closes_at = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
     draft = await api_poll(
-        web.base_url, owner, question="Lunch optionz?", options=["Pizza", "Sushi"], status="draft"
+        web.base_url,
+        owner,
+        question="Lunch optionz?",
+        options=["Pizza", "Sushi"],
+        status="draft",
+        closes_at=closes_at.isoformat(),
     )
     pid = draft["id"]
     host = await open_page(browser, PROJECTOR)
@@ -233,6 +240,16 @@ async def test_edit_a_draft_then_open_it_and_duplicate_it(web: Web, browser: Any
     await expect(hp.get_by_label("Answer 1", exact=True)).to_have_value("Pizza")
     await expect(hp.get_by_label("Answer 2", exact=True)).to_have_value("Sushi")
     await expect(hp.get_by_role("button", name="Create and open")).to_be_hidden()
+    # A closing time can be moved, not removed (PATCH refuses a null): said before sending.
+    closes = hp.get_by_label("Close automatically at")
+    await expect(closes).not_to_have_value("")
+    when = await closes.input_value()
+    await closes.fill("")
+    await hp.get_by_role("button", name="Save changes").click()
+    await expect(hp.locator('[data-error-for="closes_at"]')).to_contain_text(
+        "A draft keeps its closing time once set"
+    )
+    await closes.fill(when)
 
     # Every field of the form goes into the PATCH.
     await question.fill("Lunch options?")
@@ -255,6 +272,7 @@ async def test_edit_a_draft_then_open_it_and_duplicate_it(web: Web, browser: Any
     assert saved["kind"] == "multiple" and saved["max_choices"] == 2, saved
     assert saved["allow_change"] is True and saved["results_visibility"] == "after_close"
     assert saved["results_hidden"] is True and saved["status"] == "draft"
+    assert datetime.fromisoformat(saved["closes_at"]) == closes_at  # sent back unchanged
 
     # Editing again: the form shows what was saved; the server's field error lands
     # next to its field; then "Save and open" saves, opens and presents it.

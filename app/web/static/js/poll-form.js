@@ -7,7 +7,7 @@
 // host out on a 401 that renewal cannot cure), the page's notice and a callback for
 // when the list of polls changed.
 
-import { describeError } from './api.js';
+import { ApiError, describeError } from './api.js';
 import { byId, h, setText } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
 
@@ -282,6 +282,13 @@ export class PollForm {
   saveDraft(open) {
     const { draft } = this;
     return this.submitting(async () => {
+      if (this.initialClosesAt && !this.el.form.elements.closes_at.value) {
+        // PATCH refuses a null: a closing time once set can be moved, not removed.
+        throw new ApiError(422, 'validation_failed', 'validation failed', [{
+          field: 'closes_at',
+          message: 'A draft keeps its closing time once set: pick another time, or duplicate the poll for a copy without one.',
+        }]);
+      }
       const saved = await this.call(`/polls/${draft.id}`, { method: 'PATCH', body: this.body(null) });
       this.draft = saved;
       this.initialClosesAt = localInput(saved.closes_at);
