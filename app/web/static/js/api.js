@@ -27,23 +27,56 @@ export async function api(path, { method = 'GET', body, token } = {}) {
     throw new ApiError(0, 'network', 'network error');
   }
   if (response.status === 204) return null;
+  if (!response.ok) throw await errorOf(response);
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/** The ApiError of an error reply (its JSON body when it has one). */
+async function errorOf(response) {
   let data = null;
   try {
     data = await response.json();
   } catch {
     data = null;
   }
-  if (!response.ok) {
-    const error = (data && typeof data.error === 'object' && data.error) || {};
-    throw new ApiError(
-      response.status,
-      error.code || `http_${response.status}`,
-      error.message || response.statusText,
-      error.details ?? null,
-      Number(response.headers.get('Retry-After')) || null,
-    );
+  const error = (data && typeof data.error === 'object' && data.error) || {};
+  return new ApiError(
+    response.status,
+    error.code || `http_${response.status}`,
+    error.message || response.statusText,
+    error.details ?? null,
+    Number(response.headers.get('Retry-After')) || null,
+  );
+}
+
+/**
+ * GET a file (a CSV export) with a token: `{blob, filename}`, the filename from
+ * `Content-Disposition` when the server names one. The whole body is read before it
+ * resolves: a streamed export cut short by the server (PROTOCOL.md "CSV exports") is
+ * a failure, never a partial file.
+ */
+export async function file(path, { token } = {}) {
+  const headers = { Accept: 'text/csv, application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, { headers, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'network', 'network error');
   }
-  return data;
+  if (!response.ok) throw await errorOf(response);
+  let blob;
+  try {
+    blob = await response.blob();
+  } catch {
+    throw new ApiError(0, 'cut_short', 'the download was cut short; please try again');
+  }
+  const named = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') || '');
+  return { blob, filename: named ? named[1] : null };
 }
 
 const PLAIN = {
@@ -264,21 +297,31 @@ export function session(key) {
 }
 
 /**
- * A REST call with `key`'s session: on a 401 the session is renewed once and the call
- * repeated; a second 401 (or a session the server ended) is thrown to the caller.
+ * `request(accessToken)` with `key`'s session: on a 401 the session is renewed once and
+ * the request repeated; a second 401 (or a session the server ended) is thrown.
  */
-export async function authed(key, path, options = {}) {
+async function withSession(key, request) {
   const s = session(key);
   const token = await s.current();
   if (!token) throw new ApiError(401, 'unauthorized', 'not signed in');
   try {
-    return await api(path, { ...options, token: token.access_token });
+    return await request(token.access_token);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401) throw err;
     const fresh = await s.renew(token);
     if (!fresh) throw err;
-    return api(path, { ...options, token: fresh.access_token });
+    return request(fresh.access_token);
   }
+}
+
+/** A REST call with `key`'s session (renewed and repeated once on a 401). */
+export function authed(key, path, options = {}) {
+  return withSession(key, (token) => api(path, { ...options, token }));
+}
+
+/** A file (`file` above) with `key`'s session (renewed and repeated once on a 401). */
+export function authedFile(key, path) {
+  return withSession(key, (token) => file(path, { token }));
 }
 
 /**

@@ -1,6 +1,8 @@
-// `/host`: sign in, create polls, list them, open and close them, and present one:
-// `#/poll/{id}` is the presenter view with the live chart, the code and a QR code,
-// and a link to `/present/{code}`, the projector screen without controls.
+// `/host`: sign in, and the host's pages: `#/` the poll form (poll-form.js; at
+// `#/edit/{id}` it edits a draft) and the list of polls (poll-list.js); `#/poll/{id}`
+// the presenter view with the live chart, the code and a QR code, a link to
+// `/present/{code}` (the projector screen without controls) and, below, "Manage this
+// poll" (manage.js); `#/sessions` and `#/session/{id}` (sessions.js).
 // The account's session renews itself while the page is open (api.js), so a
 // projector left on for hours keeps presenting; only a session the server ended
 // (logout elsewhere, revocation) brings back the sign-in form.
@@ -8,13 +10,13 @@
 import { ACCOUNT, ApiError, api, authed, describeError, loadToken, session } from './api.js';
 import { mountAuth } from './auth-form.js';
 import { ResultsChart } from './chart.js';
-import { byId, h, setText, shortTime } from './dom.js';
-import { clearErrors, showErrors } from './forms.js';
+import { byId, setText } from './dom.js';
+import { saveDownload } from './download.js';
 import { LiveRoom } from './live.js';
+import { PollManage } from './manage.js';
+import { PollForm } from './poll-form.js';
+import { PollList, STATUS_WORDS } from './poll-list.js';
 import { mountSessions } from './sessions.js';
-
-const MAX_OPTIONS = 20;
-const MIN_OPTIONS = 2;
 
 const el = {
   notice: byId('host-notice'),
@@ -25,15 +27,6 @@ const el = {
   authView: byId('auth-view'),
   dashboard: byId('dashboard'),
   present: byId('present'),
-  form: byId('create-form'),
-  formError: byId('create-error'),
-  options: byId('f-options'),
-  addOption: byId('f-add-option'),
-  maxWrap: byId('f-max-wrap'),
-  max: byId('f-max'),
-  list: byId('poll-list'),
-  listEmpty: byId('list-empty'),
-  listError: byId('list-error'),
 };
 
 const accountSession = session(ACCOUNT);
@@ -48,14 +41,24 @@ function notice(text, tone = 'info') {
   el.notice.hidden = !text;
 }
 
-/** A REST call with the host's session; a 401 that renewal cannot cure signs the host out. */
-async function call(path, options = {}) {
+/** `fn()` with the host's session: a 401 that renewal cannot cure signs the host out. */
+async function signedIn(fn) {
   try {
-    return await authed(ACCOUNT, path, options);
+    return await fn();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signedOut('Your session has ended. Please sign in again.');
     throw err;
   }
+}
+
+/** A REST call with the host's session. */
+function call(path, options = {}) {
+  return signedIn(() => authed(ACCOUNT, path, options));
+}
+
+/** Save an export (a CSV) fetched with the host's session; resolves to its file name. */
+function download(path, fallbackName) {
+  return signedIn(() => saveDownload(ACCOUNT, path, fallbackName));
 }
 
 // --- signing in and out ---------------------------------------------------------------
@@ -77,132 +80,7 @@ el.signOut.addEventListener('click', async () => {
   signedOut('You are signed out.');
 });
 
-// --- the create form --------------------------------------------------------------------
-
-let optionSeq = 0;
-
-function addOptionRow(value = '') {
-  if (el.options.children.length >= MAX_OPTIONS) return null;
-  optionSeq += 1;
-  const id = `f-option-${optionSeq}`;
-  const input = h('input', { id, type: 'text', maxlength: '200', value, autocomplete: 'off' });
-  const row = h(
-    'li',
-    { class: 'option-row' },
-    h('label', { for: id, class: 'visually-hidden' }),
-    input,
-    h('button', {
-      type: 'button',
-      class: 'remove',
-      text: 'Remove',
-      on: {
-        click: () => {
-          if (el.options.children.length <= MIN_OPTIONS) return;
-          const next = row.nextElementSibling || row.previousElementSibling;
-          row.remove();
-          renumberOptions();
-          if (next) next.querySelector('input').focus();
-        },
-      },
-    }),
-    h('p', { class: 'field-error', id: `${id}-error`, hidden: true }),
-  );
-  input.setAttribute('aria-describedby', `${id}-error`);
-  el.options.append(row);
-  renumberOptions();
-  return input;
-}
-
-function renumberOptions() {
-  const rows = [...el.options.children];
-  rows.forEach((row, i) => {
-    const n = i + 1;
-    row.querySelector('label').textContent = `Answer ${n}`;
-    const input = row.querySelector('input');
-    input.dataset.field = `options[${i}]`;
-    input.placeholder = `Answer ${n}`;
-    row.querySelector('.field-error').dataset.errorFor = `options[${i}]`;
-    const remove = row.querySelector('button.remove');
-    remove.setAttribute('aria-label', `Remove answer ${n}`);
-    remove.disabled = rows.length <= MIN_OPTIONS;
-  });
-  el.addOption.disabled = rows.length >= MAX_OPTIONS;
-  el.max.max = String(rows.length);
-}
-
-el.addOption.addEventListener('click', () => {
-  const input = addOptionRow();
-  if (input) input.focus();
-});
-
-function kind() {
-  return el.form.elements.kind.value;
-}
-
-for (const radio of el.form.querySelectorAll('input[name=kind]')) {
-  radio.addEventListener('change', () => {
-    el.maxWrap.hidden = kind() !== 'multiple';
-  });
-}
-
-function resetForm() {
-  el.form.reset();
-  el.options.replaceChildren();
-  addOptionRow();
-  addOptionRow();
-  el.maxWrap.hidden = true;
-  clearErrors(el.form, el.formError);
-}
-
-function formBody(status) {
-  const f = el.form.elements;
-  const body = {
-    question: f.question.value,
-    options: [...el.options.querySelectorAll('input')].map((input) => input.value),
-    kind: kind(),
-    allow_change: f.allow_change.checked,
-    results_visibility: f.results_visibility.value,
-    require_account: f.require_account.checked,
-    status,
-  };
-  const max = el.max.value.trim();
-  if (body.kind === 'multiple' && max !== '') {
-    // Not a whole number: sent as typed, so the server's 422 names the field.
-    body.max_choices = /^\d+$/.test(max) ? Number(max) : max;
-  }
-  const closesAt = f.closes_at.value;
-  if (closesAt) {
-    const when = new Date(closesAt);
-    body.closes_at = Number.isNaN(when.getTime()) ? closesAt : when.toISOString();
-  }
-  return body;
-}
-
-el.form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const status = event.submitter && event.submitter.value === 'draft' ? 'draft' : 'open';
-  const buttons = el.form.querySelectorAll('button[type=submit]');
-  clearErrors(el.form, el.formError);
-  buttons.forEach((b) => { b.disabled = true; });
-  try {
-    const poll = await call('/polls', { method: 'POST', body: formBody(status) });
-    resetForm();
-    if (poll.status === 'open') {
-      location.hash = `#/poll/${poll.id}`;
-    } else {
-      notice(`Draft saved. Open it from “Your polls” when you are ready (code ${poll.code}).`);
-      await loadPolls();
-    }
-  } catch (err) {
-    showErrors(el.form, el.formError, err);
-  } finally {
-    buttons.forEach((b) => { b.disabled = false; });
-  }
-});
-
-// --- the list of my polls -----------------------------------------------------------------
-
-const STATUS_WORDS = { draft: 'Draft', open: 'Open', closed: 'Closed' };
+// --- presenting one poll ----------------------------------------------------------------
 
 async function changeStatus(poll, action) {
   try {
@@ -212,60 +90,6 @@ async function changeStatus(poll, action) {
     return err;
   }
 }
-
-function pollItem(poll) {
-  const actions = [h('a', { href: `#/poll/${poll.id}`, class: 'button', text: 'Present' })];
-  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const act = (label, action) => h('button', {
-    type: 'button',
-    text: label,
-    on: {
-      click: async () => {
-        const result = await changeStatus(poll, action);
-        if (result === true) await loadPolls();
-        else {
-          error.textContent = describeError(result);
-          error.hidden = false;
-        }
-      },
-    },
-  });
-  if (poll.status === 'draft') actions.push(act('Open voting', 'open'));
-  if (poll.status === 'open') actions.push(act('Close voting', 'close'));
-  return h(
-    'li',
-    { class: 'poll-item', dataset: { pollId: String(poll.id) } },
-    h(
-      'div',
-      { class: 'poll-item-main' },
-      h('span', { class: 'q', text: poll.question }),
-      h(
-        'span',
-        { class: 'poll-item-meta' },
-        h('span', { class: 'badge', dataset: { status: poll.status }, text: STATUS_WORDS[poll.status] || poll.status }),
-        h('span', { class: 'mono', text: poll.code }),
-        h('span', { text: `${poll.options.length} answers` }),
-        h('span', { text: shortTime(poll.created_at) }),
-      ),
-    ),
-    h('div', { class: 'actions' }, ...actions),
-    error,
-  );
-}
-
-async function loadPolls() {
-  el.listError.hidden = true;
-  try {
-    const page = await call('/polls?limit=100');
-    el.list.replaceChildren(...page.items.map(pollItem));
-    el.listEmpty.hidden = page.items.length > 0;
-  } catch (err) {
-    el.listError.textContent = describeError(err);
-    el.listError.hidden = false;
-  }
-}
-
-// --- presenting one poll ----------------------------------------------------------------
 
 const p = {
   status: byId('p-status'),
@@ -280,10 +104,12 @@ const p = {
   open: byId('p-open'),
   close: byId('p-close'),
   fullscreen: byId('p-fullscreen'),
+  manageGo: byId('p-manage-go'),
   projector: byId('p-projector'),
   error: byId('p-error'),
 };
 const bigChart = new ResultsChart(byId('p-chart'));
+const manage = new PollManage({ call, download });
 let shown = null; // {id, poll, seq, results, viewers}
 let room = null;
 
@@ -291,6 +117,7 @@ function stopPresenting() {
   if (room) room.stop();
   room = null;
   shown = null;
+  manage.hide();
   document.body.classList.remove('presenting');
 }
 
@@ -381,6 +208,7 @@ function renderPresent() {
   setText(p.viewers, viewers);
   p.open.hidden = poll.status !== 'draft';
   p.close.hidden = poll.status !== 'open';
+  manage.show(poll, results);
 }
 
 async function presentAction(action) {
@@ -394,6 +222,7 @@ async function presentAction(action) {
   // The room's POLL_UPDATED brings the new status (and the final results).
 }
 
+p.manageGo.addEventListener('click', () => manage.reach());
 p.open.addEventListener('click', () => presentAction('open'));
 p.close.addEventListener('click', () => presentAction('close'));
 p.fullscreen.addEventListener('click', () => {
@@ -444,11 +273,15 @@ function route() {
     stopPresenting();
     el.present.hidden = true;
     el.dashboard.hidden = false;
-    loadPolls();
+    const edit = /^#\/edit\/(\d+)$/.exec(location.hash);
+    if (edit) pollForm.edit(Number(edit[1]));
+    else pollForm.leaveEdit();
+    pollList.load();
   }
 }
 
-const sessionPages = mountSessions({ call, accountSession, signedOut });
+const pollList = new PollList({ call, notice });
+const pollForm = new PollForm({ call, notice, changed: () => pollList.load() });
+const sessionPages = mountSessions({ call, download, accountSession, signedOut });
 window.addEventListener('hashchange', route);
-resetForm();
 route();

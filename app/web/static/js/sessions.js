@@ -6,11 +6,13 @@
 // session for longer than a request's round trip.
 //
 // host.js owns sign-in and routing; it hands this module its REST helper (`call`,
-// which signs the host out on a 401 that renewal cannot cure) and asks it, on every
-// hash change, whether the route is one of ours.
+// which signs the host out on a 401 that renewal cannot cure) and `download`
+// (download.js, for the session's results.csv), and asks it, on every hash change,
+// whether the route is one of ours.
 
 import { describeError } from './api.js';
 import { ResultsChart } from './chart.js';
+import { confirmButton } from './confirm.js';
 import { byId, h, setText, shortTime } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
 import { LiveRoom } from './live.js';
@@ -166,33 +168,21 @@ class SessionList {
 
   item(s) {
     const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-    const remove = h('button', { type: 'button', class: 'danger', text: 'Delete' });
-    const sure = h('button', { type: 'button', class: 'danger', text: 'Yes, delete', hidden: true });
-    const cancel = h('button', { type: 'button', text: 'Cancel', hidden: true });
-    const question = h('span', { class: 'hint', text: 'Delete this session? Its polls stay.', hidden: true });
-    const asking = (on) => {
-      remove.hidden = on;
-      sure.hidden = !on;
-      cancel.hidden = !on;
-      question.hidden = !on;
-    };
-    remove.addEventListener('click', () => {
-      asking(true);
-      sure.focus();
-    });
-    cancel.addEventListener('click', () => {
-      asking(false);
-      remove.focus();
-    });
-    sure.addEventListener('click', async () => {
-      const done = await busy([sure, cancel], error, async () => {
-        await this.call(`/sessions/${s.id}`, { method: 'DELETE' });
-        return true;
-      });
-      if (done) {
-        this.load();
-        this.loadPolls(); // its polls are free again
-      }
+    const remove = confirmButton({
+      label: 'Delete',
+      question: 'Delete this session? Its polls stay.',
+      yes: 'Yes, delete',
+      act: async () => {
+        const done = await busy([], error, async () => {
+          await this.call(`/sessions/${s.id}`, { method: 'DELETE' });
+          return true;
+        });
+        if (done) {
+          this.load();
+          this.loadPolls(); // its polls are free again
+        }
+        return done;
+      },
     });
     const n = s.poll_ids.length;
     return h(
@@ -215,9 +205,6 @@ class SessionList {
         { class: 'actions' },
         h('a', { href: `#/session/${s.id}`, class: 'button', text: 'Control' }),
         remove,
-        question,
-        sure,
-        cancel,
       ),
       error,
     );
@@ -322,8 +309,9 @@ class SessionList {
 // --- #/session/{id} -------------------------------------------------------------------
 
 class SessionControl {
-  constructor({ call, accountSession, signedOut }) {
+  constructor({ call, download, accountSession, signedOut }) {
     this.call = call;
+    this.download = download;
     this.accountSession = accountSession;
     this.signedOut = signedOut;
     const ids = [
@@ -331,7 +319,7 @@ class SessionControl {
       'sc-countdown', 'sc-q', 'sc-chart', 'sc-total', 'sc-total-word', 'sc-total-line',
       'sc-poll-actions', 'sc-hide', 'sc-reveal', 'sc-cd30', 'sc-cd60', 'sc-close', 'sc-error',
       'sc-polls', 'sc-polls-empty', 'sc-link', 'sc-code', 'sc-qr-slot', 'sc-projector', 'sc-prev',
-      'sc-wait', 'sc-next',
+      'sc-wait', 'sc-next', 'sc-csv', 'sc-csv-note',
     ];
     this.el = Object.fromEntries(ids.map((id) => [id.replace(/^sc-/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase()), byId(id)]));
     this.root = this.el.sessionControl;
@@ -349,6 +337,21 @@ class SessionControl {
     e.cd30.addEventListener('click', () => this.pollAction(e.cd30, 'countdown', { seconds: 30 }));
     e.cd60.addEventListener('click', () => this.pollAction(e.cd60, 'countdown', { seconds: 60 }));
     e.close.addEventListener('click', () => this.pollAction(e.close, 'close'));
+    e.csv.addEventListener('click', () => this.saveResults());
+  }
+
+  /** The session's results.csv (every poll of it, in order), saved as a file. */
+  async saveResults() {
+    const id = this.id;
+    if (id === null) return;
+    this.el.csvNote.hidden = true;
+    const name = await busy(this.el.csv, this.el.error, () => this.download(
+      `/sessions/${id}/results.csv`, `session-${id}-results.csv`,
+    ));
+    if (name && id === this.id) {
+      setText(this.el.csvNote, `Saved ${name}.`);
+      this.el.csvNote.hidden = false;
+    }
   }
 
   reset() {
@@ -373,6 +376,7 @@ class SessionControl {
     this.id = id;
     this.el.gone.hidden = true;
     this.el.error.hidden = true;
+    this.el.csvNote.hidden = true;
     setText(this.el.title, 'Loading…');
     this.room = new LiveRoom({
       session: async () => this.accountSession,
@@ -696,9 +700,9 @@ class SessionControl {
  * The sessions pages. `route(hash)` shows the page of `hash` and returns true when it
  * is one of ours, else hides them (and leaves the room) and returns false.
  */
-export function mountSessions({ call, accountSession, signedOut }) {
+export function mountSessions({ call, download, accountSession, signedOut }) {
   const list = new SessionList(call);
-  const control = new SessionControl({ call, accountSession, signedOut });
+  const control = new SessionControl({ call, download, accountSession, signedOut });
   return {
     route(hash) {
       const one = /^#\/session\/(\d+)$/.exec(hash || '');
