@@ -4,6 +4,8 @@
 
 import { h } from './dom.js';
 
+let seq = 0; // ids tying each question to its button
+
 /**
  * `label`: the first button's text; `question`: what it will do, in words (or a
  * function giving them when the button is pressed, for a question that counts); `yes`: the
@@ -11,8 +13,6 @@ import { h } from './dom.js';
  * to true when done. `ariaLabel` names the first button for a screen reader when
  * `label` alone is ambiguous in a list. Returns a <span> to place among the actions.
  */
-let seq = 0;
-
 export function confirmButton({ label, question, yes, act, ariaLabel = null, danger = true }) {
   const tone = danger ? 'danger' : null;
   const ask = h('button', { type: 'button', class: tone, text: label, 'aria-label': ariaLabel });
