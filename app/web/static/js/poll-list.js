@@ -9,8 +9,8 @@
 import { describeError } from './api.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText, shortTime } from './dom.js';
+import { Pager } from './paging.js';
 
-const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 300;
 export const STATUS_WORDS = { draft: 'Draft', open: 'Open', closed: 'Closed' };
 const FILTER_WORDS = { draft: 'draft', open: 'open', closed: 'closed' };
@@ -30,10 +30,8 @@ export class PollList {
       next: byId('pl-next'),
       range: byId('pl-range'),
     };
-    this.offset = 0;
     this.query = '';
     this.status = '';
-    this.loads = 0; // the latest load: older answers are dropped
     this.timer = null;
     this.focusAfter = null; // {pollId, act}: a control to focus once the page is drawn
 
@@ -47,13 +45,21 @@ export class PollList {
       this.timer = setTimeout(() => this.search(), SEARCH_DELAY_MS);
     });
     el.status.addEventListener('change', () => this.search());
-    el.prev.addEventListener('click', () => {
-      this.offset = Math.max(0, this.offset - PAGE_SIZE);
-      this.load();
-    });
-    el.next.addEventListener('click', () => {
-      this.offset += PAGE_SIZE;
-      this.load();
+    this.pager = new Pager({
+      prev: el.prev,
+      next: el.next,
+      range: el.range,
+      fetchPage: (params) => {
+        el.error.hidden = true;
+        if (this.query) params.set('q', this.query);
+        if (this.status) params.set('status', this.status);
+        return this.call(`/polls?${params}`);
+      },
+      draw: (page) => this.draw(page),
+      failed: (err) => {
+        el.error.textContent = describeError(err);
+        el.error.hidden = false;
+      },
     });
   }
 
@@ -65,40 +71,19 @@ export class PollList {
     const status = this.el.status.value;
     this.query = query;
     this.status = status;
-    this.offset = 0;
-    this.load();
+    this.pager.first();
   }
 
-  async load() {
-    const load = ++this.loads;
+  load() {
+    return this.pager.load();
+  }
+
+  draw(page) {
     const { el } = this;
-    el.error.hidden = true;
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(this.offset) });
-    if (this.query) params.set('q', this.query);
-    if (this.status) params.set('status', this.status);
-    try {
-      const page = await this.call(`/polls?${params}`);
-      if (load !== this.loads) return;
-      if (page.items.length === 0 && this.offset > 0) {
-        // The last page emptied (its polls deleted, here or elsewhere): show the one
-        // before, the new last page.
-        this.offset = Math.max(0, Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE);
-        this.load();
-        return;
-      }
-      el.list.replaceChildren(...page.items.map((poll) => this.item(poll)));
-      el.empty.hidden = page.items.length > 0;
-      el.empty.textContent = this.emptyText();
-      const last = this.offset + page.items.length;
-      setText(el.range, page.total ? `${this.offset + 1}–${last} of ${page.total}` : '');
-      el.prev.hidden = this.offset === 0;
-      el.next.hidden = last >= page.total;
-      this.refocus();
-    } catch (err) {
-      if (load !== this.loads) return;
-      el.error.textContent = describeError(err);
-      el.error.hidden = false;
-    }
+    el.list.replaceChildren(...page.items.map((poll) => this.item(poll)));
+    el.empty.hidden = page.items.length > 0;
+    el.empty.textContent = this.emptyText();
+    this.refocus();
   }
 
   emptyText() {
@@ -166,8 +151,7 @@ export class PollList {
       this.el.status.value = this.status;
       this.el.q.value = this.query;
       this.focusAfter = { pollId: copy.id, act: 'edit' };
-      this.offset = 0;
-      this.load();
+      this.pager.first();
     });
     actions.push(
       duplicate,

@@ -16,8 +16,8 @@ import { confirmButton } from './confirm.js';
 import { byId, h, setText, shortTime } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
 import { LiveRoom } from './live.js';
+import { Pager } from './paging.js';
 
-const PAGE_SIZE = 20;
 const POLLS_PAGE = 100;
 const STATUS_WORDS = { draft: 'Draft', open: 'Open', closed: 'Closed' };
 
@@ -100,12 +100,9 @@ class SessionList {
     this.prev = byId('sl-prev');
     this.next = byId('sl-next');
     this.range = byId('sl-range');
-    this.offset = 0;
-    this.total = 0;
     this.query = '';
     this.polls = []; // own polls in no session: the picker's choices
     this.chosen = []; // ids picked, in order
-    this.loads = 0; // the latest list load: older answers are dropped
 
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -114,16 +111,26 @@ class SessionList {
     this.search.addEventListener('submit', (event) => {
       event.preventDefault();
       this.query = this.q.value.trim();
-      this.offset = 0;
-      this.load();
+      this.pager.first();
     });
-    this.prev.addEventListener('click', () => {
-      this.offset = Math.max(0, this.offset - PAGE_SIZE);
-      this.load();
-    });
-    this.next.addEventListener('click', () => {
-      this.offset += PAGE_SIZE;
-      this.load();
+    this.pager = new Pager({
+      prev: this.prev,
+      next: this.next,
+      range: this.range,
+      fetchPage: (params) => {
+        this.error.hidden = true;
+        if (this.query) params.set('q', this.query);
+        return this.call(`/sessions?${params}`);
+      },
+      draw: (page) => {
+        this.list.replaceChildren(...page.items.map((s) => this.item(s)));
+        this.empty.hidden = page.items.length > 0;
+        this.empty.textContent = this.query ? `No session title contains “${this.query}”.` : 'No sessions yet.';
+      },
+      failed: (err) => {
+        this.error.textContent = describeError(err);
+        this.error.hidden = false;
+      },
     });
   }
 
@@ -137,33 +144,8 @@ class SessionList {
     this.root.hidden = true;
   }
 
-  async load() {
-    const load = ++this.loads;
-    this.error.hidden = true;
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(this.offset) });
-    if (this.query) params.set('q', this.query);
-    try {
-      const page = await this.call(`/sessions?${params}`);
-      if (load !== this.loads) return;
-      if (page.items.length === 0 && this.offset > 0 && page.total > 0) {
-        // The last page emptied (deleted elsewhere): show the one before.
-        this.offset = Math.max(0, Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE);
-        this.load();
-        return;
-      }
-      this.total = page.total;
-      this.list.replaceChildren(...page.items.map((s) => this.item(s)));
-      this.empty.hidden = page.items.length > 0;
-      this.empty.textContent = this.query ? `No session title contains “${this.query}”.` : 'No sessions yet.';
-      const last = this.offset + page.items.length;
-      setText(this.range, page.total ? `${this.offset + 1}–${last} of ${page.total}` : '');
-      this.prev.hidden = this.offset === 0;
-      this.next.hidden = last >= page.total;
-    } catch (err) {
-      if (load !== this.loads) return;
-      this.error.textContent = describeError(err);
-      this.error.hidden = false;
-    }
+  load() {
+    return this.pager.load();
   }
 
   item(s) {
