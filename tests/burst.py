@@ -6,12 +6,11 @@ import asyncio
 import time
 import uuid
 
-import redis as redis_sync
-
 from app import keys
 from app.tokens import Principal
 from app.votes import VoteEngine
 from models import Ballot, User
+from tests.sync_redis import SyncRedis
 
 
 async def make_voters(n: int) -> list[Principal]:
@@ -40,7 +39,7 @@ async def cast(
     return acked
 
 
-def backlog(redis: redis_sync.Redis, poll_id: int) -> tuple[int, int]:
+def backlog(redis: SyncRedis, poll_id: int) -> tuple[int, int]:
     """(entries in the stream, entries pending on some consumer)."""
     stream = keys.outbox(poll_id)
     if not redis.exists(stream):
@@ -49,7 +48,7 @@ def backlog(redis: redis_sync.Redis, poll_id: int) -> tuple[int, int]:
     return int(redis.xlen(stream)), int(pending)
 
 
-async def drained(redis: redis_sync.Redis, poll_id: int, within_s: float = 60) -> None:
+async def drained(redis: SyncRedis, poll_id: int, within_s: float = 60) -> None:
     """Wait until the poll's outbox is empty and nothing is pending (acked entries are
     deleted, so an empty stream means every entry was committed)."""
     deadline = time.monotonic() + within_s
@@ -64,5 +63,5 @@ async def db_ballots(poll_id: int) -> dict[int, str]:
     return {int(u): str(b) for u, b in rows}
 
 
-def redis_ballots(redis: redis_sync.Redis, poll_id: int) -> dict[int, str]:
+def redis_ballots(redis: SyncRedis, poll_id: int) -> dict[int, str]:
     return {int(u): str(b) for u, b in redis.hgetall(keys.voters(poll_id)).items()}

@@ -26,15 +26,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import pymysql
+import pymysql  # type: ignore[import-untyped]  # no stubs installed (as in app/db.py)
 import pytest
 import redis as redis_sync
 from sanic import Sanic
 
 from app.config import Settings, load_settings
+from app.context import App
 from app.embedded import start_redis
 from app.header_deadline import HeaderDeadlineProtocol
 from app.main import create_app
+from tests.sync_redis import SyncRedis, as_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
@@ -128,8 +130,8 @@ class AofRedis:
     def aof(self) -> Path:
         return self.dir / "appendonlydir"  # Redis 7: a manifest and its files
 
-    def client(self) -> redis_sync.Redis:
-        return redis_sync.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
+    def client(self) -> SyncRedis:
+        return as_sync(redis_sync.Redis(host="127.0.0.1", port=self.port, decode_responses=True))
 
     def start(self, within_s: float = 30) -> None:
         with (self.dir / "redis.log").open("ab") as out:
@@ -184,9 +186,9 @@ def aof_redis(tmp_path: Path) -> Iterator[AofRedis]:
 
 
 @pytest.fixture
-def redis(redis_url: str) -> Iterator[redis_sync.Redis]:
+def redis(redis_url: str) -> Iterator[SyncRedis]:
     """A synchronous client on the (emptied) test Redis db, for arranging and asserting."""
-    client = redis_sync.Redis.from_url(redis_url, decode_responses=True)
+    client = as_sync(redis_sync.Redis.from_url(redis_url, decode_responses=True))
     client.flushdb()
     yield client
     client.close()
@@ -221,7 +223,7 @@ def settings_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str,
 
 
 @pytest.fixture
-def settings(settings_env: dict[str, str], redis: redis_sync.Redis) -> Settings:
+def settings(settings_env: dict[str, str], redis: SyncRedis) -> Settings:
     return load_settings(**{k.lower(): v for k, v in settings_env.items()})
 
 
@@ -229,19 +231,19 @@ def settings(settings_env: dict[str, str], redis: redis_sync.Redis) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Sanic:
+def app(settings: Settings) -> App:
     return create_app(settings)
 
 
 @dataclass
 class LiveServer:
-    app: Sanic
+    app: App
     base_url: str
     ws_url: str
 
 
 @pytest.fixture
-async def live_server(app: Sanic) -> AsyncIterator[LiveServer]:
+async def live_server(app: App) -> AsyncIterator[LiveServer]:
     """The app served on a real socket in the test's own event loop."""
     port = free_port()
     server = await app.create_server(

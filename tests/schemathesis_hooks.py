@@ -21,11 +21,16 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import schemathesis
-from schemathesis import Case
+from requests.structures import CaseInsensitiveDict
+from schemathesis import AuthContext, HookContext
+from schemathesis.core.jsonschema.types import JsonValue
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase  # defined for type checkers only
 
 BASE_URL = os.environ.get("LIVEPOLLS_BASE_URL", "")
 PASSWORD = "schemathesis-password"
@@ -35,16 +40,22 @@ PASSWORD = "schemathesis-password"
 class FreshAccount:
     """A bearer token of a new registered account."""
 
-    def get(self, case: Case, ctx: Any) -> str:
-        name = "st" + uuid.uuid4().hex[:20]
-        with httpx.Client(base_url=BASE_URL, timeout=30) as client:
-            client.post("/auth/register", json={"username": name, "password": PASSWORD})
-            r = client.post("/auth/login", json={"username": name, "password": PASSWORD})
-            r.raise_for_status()
-            return str(r.json()["access_token"])
+    def get(self, case: OpenApiCase, ctx: AuthContext) -> str:
+        return _fresh_token()
 
-    def set(self, case: Case, data: str, ctx: Any) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+    def set(self, case: OpenApiCase, data: str, ctx: AuthContext) -> None:
+        headers = CaseInsensitiveDict(case.headers)  # a copy, as the case's own may be shared
+        headers["Authorization"] = f"Bearer {data}"
+        case.headers = headers
+
+
+def _fresh_token() -> str:
+    name = "st" + uuid.uuid4().hex[:20]
+    with httpx.Client(base_url=BASE_URL, timeout=30) as client:
+        client.post("/auth/register", json={"username": name, "password": PASSWORD})
+        r = client.post("/auth/login", json={"username": name, "password": PASSWORD})
+        r.raise_for_status()
+        return str(r.json()["access_token"])
 
 
 def _future(value: Any) -> bool:
@@ -72,7 +83,7 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
         max_choices = int(max_choices)  # JSON's 3.0 is the integer 3
     # More than 1: valid only for a multiple-choice poll with at least that many options.
     many = type(max_choices) is int and max_choices != 1
-    if many and (kind != "multiple" or n is None or max_choices > n):
+    if many and (kind != "multiple" or n is None or cast(int, max_choices) > n):
         return False
     # New options keep a stored multiple poll's max_choices, which may exceed them.
     if partial and n is not None and "max_choices" not in body and kind != "single":
@@ -81,34 +92,43 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
     return closes_at is None or _future(closes_at)
 
 
-def _positive(case: Case) -> bool:
+def _positive(case: OpenApiCase) -> bool:
     meta = case.meta
     return meta is not None and meta.generation.mode.is_positive
 
 
-@schemathesis.hook("filter_case").apply_to(method="POST", path="/polls")
-def create_rules(context: Any, case: Case) -> bool:
+# schemathesis types hook() as a bare Callable: apply_to is attached to it at run time.
+@schemathesis.hook("filter_case").apply_to(method="POST", path="/polls")  # type: ignore[attr-defined,untyped-decorator]
+def create_rules(context: HookContext, case: OpenApiCase) -> bool:
     return not _positive(case) or poll_body_rules_hold(case.body, partial=False)
 
 
-@schemathesis.hook("filter_case").apply_to(method="PATCH", path="/polls/{poll_id}")
-def patch_rules(context: Any, case: Case) -> bool:
+@schemathesis.hook("filter_case").apply_to(method="PATCH", path="/polls/{poll_id}")  # type: ignore[attr-defined,untyped-decorator]
+def patch_rules(context: HookContext, case: OpenApiCase) -> bool:
     return not _positive(case) or poll_body_rules_hold(case.body, partial=True)
 
 
 _reader: list[str] = []
 
 
+def _as_int(value: JsonValue) -> int:
+    """int(value): an option id, an integer in a positive case; TypeError as int() gives
+    for what is not a number."""
+    if isinstance(value, (int, float, str)):
+        return int(value)
+    raise TypeError(f"int() argument must be a string or a real number, not {value!r}")
+
+
 def _poll(poll_id: Any) -> dict[str, Any] | None:
     if not _reader:
-        _reader.append(FreshAccount().get(None, None))  # type: ignore[arg-type]
+        _reader.append(_fresh_token())
     with httpx.Client(base_url=BASE_URL, timeout=30) as client:
         r = client.get(f"/polls/{poll_id}", headers={"Authorization": f"Bearer {_reader[0]}"})
     return r.json()["poll"] if r.status_code == 200 else None
 
 
-@schemathesis.hook("map_case").apply_to(method="POST", path="/polls/{poll_id}/votes")
-def ballot_of_the_poll(context: Any, case: Case) -> Case:
+@schemathesis.hook("map_case").apply_to(method="POST", path="/polls/{poll_id}/votes")  # type: ignore[attr-defined,untyped-decorator]
+def ballot_of_the_poll(context: HookContext, case: OpenApiCase) -> OpenApiCase:
     body = case.body
     if not _positive(case) or not isinstance(body, dict):
         return case
@@ -118,6 +138,6 @@ def ballot_of_the_poll(context: Any, case: Case) -> Case:
         return case
     ids = [o["id"] for o in poll["options"]]
     limit = 1 if poll["kind"] == "single" else poll["max_choices"]
-    picked = list(dict.fromkeys(ids[int(x) % len(ids)] for x in chosen))[:limit]
+    picked = list(dict.fromkeys(ids[_as_int(x) % len(ids)] for x in chosen))[:limit]
     case.body = {**body, "option_ids": picked}
     return case

@@ -60,7 +60,7 @@ def assert_unavailable(r: httpx.Response, took: float) -> None:
     assert took < ANSWER_WITHIN_S
 
 
-async def ws_refused(url: str, token: str) -> tuple[int, bytes, float]:
+async def ws_refused(url: str, token: str) -> tuple[int, bytes | bytearray, float]:
     started = time.monotonic()
     with pytest.raises(InvalidStatus) as info:
         await WsClient.open(url, token)

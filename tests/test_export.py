@@ -10,12 +10,12 @@ import io
 from typing import Any
 
 import httpx
-import redis as redis_sync
 
 from app.polls import export
 from models import Ballot, PollOption
 from tests.burst import cast, db_ballots, make_voters, redis_ballots
 from tests.conftest import LiveServer, Person
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 
 SESSION_HEADER = [
@@ -124,7 +124,7 @@ async def test_only_the_owner_exports(client: httpx.AsyncClient, make_person: An
 
 
 async def test_ballots_of_a_closed_finalized_poll(
-    client: httpx.AsyncClient, make_person: Any, redis: redis_sync.Redis, worker: Any
+    client: httpx.AsyncClient, make_person: Any, redis: SyncRedis, worker: Any
 ) -> None:
     owner = await make_person()
     poll = await create(client, owner, kind="multiple", max_choices=2, allow_change=True)
@@ -168,7 +168,7 @@ async def test_a_large_poll_streams_its_ballots(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()
@@ -302,17 +302,17 @@ async def test_a_session_of_two_polls(client: httpx.AsyncClient, make_person: An
     )
     assert r.status_code == 200, r.text
     assert (await client.post(f"/polls/{first['id']}/close", headers=owner.headers)).is_success
-    rows = dicts_of(
+    records = dicts_of(
         await client.get(f"/sessions/{session['id']}/results.csv", headers=owner.headers)
     )
-    assert [row["status"] for row in rows] == ["closed", "closed", "open", "open", "open"]
+    assert [row["status"] for row in records] == ["closed", "closed", "open", "open", "open"]
 
 
 async def test_ballot_exports_while_votes_are_drained(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     """Exports racing the drainer's inserts (runs here see 0, then some hundreds, then

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 import httpx
-import redis as redis_sync
 
 from app import keys
 from models import Poll, PollOption
 from tests.burst import backlog, cast, db_ballots, make_voters, redis_ballots
 from tests.conftest import LiveServer
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 
 
@@ -19,7 +19,7 @@ async def test_close_finalizes_and_results_outlive_the_redis_state(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner, member = await make_person(), await make_person()
@@ -70,7 +70,7 @@ async def test_finalize_waits_for_entries_a_live_worker_still_holds(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -78,7 +78,8 @@ async def test_sweep_deletes_exactly_the_unused_expired_guests(
     else:  # batches smaller than the rows: the sweep goes on batch after batch
         assert await sweep_guests(retention_s=RETENTION_S, batch=batch) == 27
 
-    left = set(await User.all().values_list("id", flat=True))
+    # flat=True gives the ids themselves; tortoise types every values_list as tuples.
+    left = set(cast(list[int], await User.all().values_list("id", flat=True)))
     assert left == {host.id, account_old.id, renewing.id, *(u.id for u in voted_old + fresh)}
     assert not left & {u.id for u in unused_old}
     assert await Ballot.filter(poll_id=poll.id).count() == 4  # no ballot cascaded away

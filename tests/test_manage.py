@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis as redis_sync
 
 from app import keys
 from app.errors import ApiError, Conflict
 from models import Poll, PollOption
 from tests.burst import backlog, cast, db_ballots, make_voters
 from tests.conftest import LiveServer, Person
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 from tests.wsclient import WsClient
 from workers import finalize as finalize_module
@@ -281,6 +281,7 @@ async def test_relabel_refusals(client: httpx.AsyncClient, make_person: Any) -> 
     async def patch(body: Any, who: Person = owner) -> httpx.Response:
         return await client.patch(path, json=body, headers=who.headers)
 
+    body: dict[str, Any]
     for body in (
         {"kind": "single"},
         {"max_choices": 3},
@@ -334,7 +335,7 @@ async def stored_counts(poll_id: int) -> dict[str, int]:
 
 
 async def assert_finalized_exactly(
-    redis: redis_sync.Redis, poll_id: int, ballots: dict[int, str], option_ids: list[int]
+    redis: SyncRedis, poll_id: int, ballots: dict[int, str], option_ids: list[int]
 ) -> None:
     row = await Poll.get(id=poll_id)
     assert row.status == "closed" and row.finalized_at is not None
@@ -348,7 +349,7 @@ async def test_reopen_a_finalized_poll_then_close_and_finalize_again_exactly(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner, member = await make_person(), await make_person()
@@ -418,7 +419,7 @@ async def test_reopen_after_redis_lost_the_finalized_poll(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner, member = await make_person(), await make_person()
@@ -451,7 +452,7 @@ async def test_a_finalize_job_after_the_reopen_leaves_the_poll_open(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()
@@ -526,7 +527,7 @@ async def test_close_and_reopen_over_and_over_under_votes_and_a_worker(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     """Real concurrency: ballots stream in while the owner closes and reopens the poll
@@ -618,7 +619,7 @@ async def test_a_reopen_while_finalize_counts_keeps_the_poll_open_and_its_ballot
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -652,7 +653,7 @@ async def test_a_reopen_and_close_while_finalize_counts_finalizes_the_second_clo
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -684,7 +685,7 @@ async def test_a_reopen_just_after_finalize_stored_the_counts_keeps_the_new_stre
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

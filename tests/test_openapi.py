@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sanic import Sanic
 
+from app.context import App
 from app.http.docs import build_spec, documented_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def test_schemathesis_finds_nothing(server_process: Any, tmp_path: Path) -> None
     assert "Scenarios:" in report and re.search(r"API Links:\s+[1-9]", report), report[-4000:]
 
 
-def test_every_rest_route_is_documented(app: Sanic) -> None:
+def test_every_rest_route_is_documented(app: App) -> None:
     missing = [
         f"{method} {path}"
         for method, path, _, doc, name in documented_routes(app)
@@ -91,7 +91,7 @@ def test_every_rest_route_is_documented(app: Sanic) -> None:
     assert missing == []
 
 
-def test_spec_describes_bodies_errors_and_links(app: Sanic) -> None:
+def test_spec_describes_bodies_errors_and_links(app: App) -> None:
     spec = build_spec(app)
     assert spec["openapi"].startswith("3.1")
     schemas = spec["components"]["schemas"]

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-import redis as redis_sync
 
 from app import keys
 from app.config import Settings
@@ -28,6 +27,7 @@ from app.tokens import Principal
 from models import Ballot, Poll
 from tests.burst import backlog, cast, db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import LiveServer, WorkerProcess, metric, unique_name
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 from workers.outbox import Entry, OutboxDrainer, ack, command_batch, parse_entry, persist
 from workers.upsert import BallotRow
@@ -47,7 +47,7 @@ def changes(voters: list[Principal], opts: list[int]) -> Ballots:
     return [(p, [opts[(i + 2) % 3]]) for i, p in enumerate(voters)]
 
 
-async def assert_exact(poll_id: int, acked: dict[int, str], redis: redis_sync.Redis) -> None:
+async def assert_exact(poll_id: int, acked: dict[int, str], redis: SyncRedis) -> None:
     assert await db_ballots(poll_id) == acked == redis_ballots(redis, poll_id)
     assert await Ballot.filter(poll_id=poll_id).count() == len(acked)
 
@@ -69,7 +69,7 @@ def test_an_entry_parses_in_any_field_order_and_a_broken_one_is_skipped() -> Non
 
 
 async def test_acking_trims_only_entries_no_consumer_still_needs(
-    redis: redis_sync.Redis, redis_url: str, settings: Settings
+    redis: SyncRedis, redis_url: str, settings: Settings
 ) -> None:
     """ack.lua drops committed entries, never one still pending on another consumer
     nor one not yet delivered, whatever order the consumers ack in."""
@@ -112,7 +112,7 @@ async def test_drainer_writes_batches_and_skips_what_cannot_be_written(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     settings: Settings,
 ) -> None:
     owner = await make_person()
@@ -147,7 +147,7 @@ async def test_a_batch_is_bounded_over_all_streams_and_filled_from_the_busy_one(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     settings: Settings,
 ) -> None:
     """XREADGROUP's COUNT is per stream: one read of 200 a stream would take 260 here.
@@ -174,7 +174,11 @@ async def test_a_batch_is_bounded_over_all_streams_and_filled_from_the_busy_one(
             assert len(batch) <= 200
             batches.append([e for e in batch if e.stream in ours])
             await persist(
-                redis, drainer.commands, batch, consumer=drainer.consumer, settings=drainer.settings
+                drainer.redis,
+                drainer.commands,
+                batch,
+                consumer=drainer.consumer,
+                settings=drainer.settings,
             )
     finally:
         await drainer.commands.aclose()
@@ -191,7 +195,7 @@ async def test_a_trickle_of_votes_is_written_in_batches(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     settings: Settings,
 ) -> None:
     owner = await make_person()
@@ -220,7 +224,7 @@ async def test_a_trickle_of_votes_is_written_in_batches(
 
 
 async def _hold_then_kill(
-    redis: redis_sync.Redis, victim: WorkerProcess, poll_id: int, busy: asyncio.Task[Any]
+    redis: SyncRedis, victim: WorkerProcess, poll_id: int, busy: asyncio.Task[Any]
 ) -> list[str]:
     """SIGSTOP the worker at a moment it holds unacked entries, then SIGKILL it; return
     the ids it held. Retries (SIGCONT) when it acked just before the stop."""
@@ -251,7 +255,7 @@ async def test_a_worker_killed_mid_burst_loses_nothing(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()
@@ -286,7 +290,7 @@ async def test_two_workers_drain_one_burst_exactly(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()
@@ -401,7 +405,7 @@ async def test_database_away_for_ten_seconds_loses_nothing(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
     settings: Settings,
 ) -> None:
@@ -441,7 +445,7 @@ async def test_a_worker_process_exposes_its_own_metrics(
     make_person: Any,
     live_server: LiveServer,
     worker: Any,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
 ) -> None:
     from tests.conftest import free_port
 
@@ -468,7 +472,7 @@ def _niceness(pid: int) -> int:
 async def test_a_worker_process_yields_the_cpu_to_web_processes(
     live_server: LiveServer,
     worker: Any,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     client: httpx.AsyncClient,
     make_person: Any,
 ) -> None:

@@ -214,6 +214,7 @@ async def test_vote_rules(client: httpx.AsyncClient, make_person: Any) -> None:
         f"/polls/{poll['id']}/votes", json={"option_ids": [10**6]}, headers=b.headers
     )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_option")
+    bad: dict[str, Any]
     for bad in (
         {"option_ids": []},
         {"option_ids": "1"},
@@ -416,7 +417,7 @@ BAD_POLL_IDS = [
 
 def poll_id_routes(app: Any) -> list[tuple[str, str]]:
     """(method, path template) of every route with a `{poll_id}`, as the app has them."""
-    found = []
+    found: list[tuple[str, str]] = []
     for route in app.router.routes:
         if "<poll_id" in route.path:
             # OPTIONS: sanic-ext's preflight answers 204 without reading the id.

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis as redis_sync
 
 from app.config import Settings
 from app.ratelimit import Limit, hit
 from tests.conftest import LiveServer, metric, unique_name
+from tests.sync_redis import SyncRedis
 
 PASSWORD = "correct horse battery"
 LIMITS = {"login_attempts_per_user": 3, "login_attempts_per_ip": 6, "login_window_s": 60}
@@ -49,7 +49,7 @@ def assert_limited(r: httpx.Response, window_s: int = 60) -> None:
 
 
 async def test_per_user_limit_refuses_before_hashing(
-    client: httpx.AsyncClient, redis: redis_sync.Redis
+    client: httpx.AsyncClient, redis: SyncRedis
 ) -> None:
     name = await registered(client)
     before = await verifications(client)
@@ -87,7 +87,7 @@ async def test_unknown_names_are_limited_like_real_ones(client: httpx.AsyncClien
 
 
 async def test_per_address_limit_spans_usernames(
-    client: httpx.AsyncClient, redis: redis_sync.Redis
+    client: httpx.AsyncClient, redis: SyncRedis
 ) -> None:
     for _ in range(6):
         assert (await attempt(client, unique_name(), PASSWORD)).status_code == 401
@@ -99,7 +99,7 @@ async def test_per_address_limit_spans_usernames(
 
 
 async def test_forwarded_for_is_ignored_without_trusted_proxies(
-    client: httpx.AsyncClient, redis: redis_sync.Redis
+    client: httpx.AsyncClient, redis: SyncRedis
 ) -> None:
     # A client cannot pick a fresh bucket per attempt by inventing X-Forwarded-For.
     for i in range(7):
@@ -112,7 +112,7 @@ async def test_forwarded_for_is_ignored_without_trusted_proxies(
 
 @pytest.mark.parametrize("settings", [{"proxies_count": 1}], indirect=True)
 async def test_behind_a_proxy_the_forwarded_address_is_the_bucket(
-    client: httpx.AsyncClient, redis: redis_sync.Redis
+    client: httpx.AsyncClient, redis: SyncRedis
 ) -> None:
     for i in range(7):
         headers = {"X-Forwarded-For": f"198.51.100.7, 203.0.113.{i}"}
@@ -125,16 +125,14 @@ async def test_behind_a_proxy_the_forwarded_address_is_the_bucket(
     assert_limited(await attempt(client, unique_name(), PASSWORD, headers=spoofed))
 
 
-async def test_invalid_bodies_do_not_count(
-    client: httpx.AsyncClient, redis: redis_sync.Redis
-) -> None:
+async def test_invalid_bodies_do_not_count(client: httpx.AsyncClient, redis: SyncRedis) -> None:
     for _ in range(5):
         r = await client.post("/auth/login", json={"username": "someone", "password": 1})
         assert r.status_code == 422
     assert redis.keys("ratelimit:*") == []
 
 
-async def test_hit_counts_within_a_window(live_server: LiveServer, redis: redis_sync.Redis) -> None:
+async def test_hit_counts_within_a_window(live_server: LiveServer, redis: SyncRedis) -> None:
     client = live_server.app.ctx.redis.client
     limit = Limit("ratelimit:test:window", hits=2, window_s=1)
     assert await hit(redis=client, limit=limit) == 0
@@ -146,7 +144,7 @@ async def test_hit_counts_within_a_window(live_server: LiveServer, redis: redis_
 
 
 async def test_hit_heals_a_counter_without_expiry(
-    live_server: LiveServer, redis: redis_sync.Redis
+    live_server: LiveServer, redis: SyncRedis
 ) -> None:
     client = live_server.app.ctx.redis.client
     redis.set("ratelimit:test:stuck", 100)  # e.g. written by hand, no TTL
@@ -195,9 +193,7 @@ async def test_guest_flood_from_one_address_is_cut_at_the_burst(
 
 
 @pytest.mark.parametrize("settings", [{"guest_burst": 2, "guest_per_s": 2.0}], indirect=True)
-async def test_an_empty_guest_bucket_refills(
-    client: httpx.AsyncClient, redis: redis_sync.Redis
-) -> None:
+async def test_an_empty_guest_bucket_refills(client: httpx.AsyncClient, redis: SyncRedis) -> None:
     for r in await guest_flood(client, 6):
         assert r.status_code in (201, 429)
     r = await client.post("/auth/guest", json={})

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import orjson
-import redis as redis_sync
 from prometheus_client import REGISTRY
 
 from app import keys
@@ -17,6 +16,7 @@ from app.polls.state import SEQ_REBUILD_MARGIN
 from models import Poll, PollOption
 from tests.burst import cast, db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import LiveServer
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 from workers.reconcile import ReconcileReport, reconcile
 
@@ -37,7 +37,7 @@ async def test_flushed_redis_is_rebuilt_from_the_database(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner, early, late = await make_person(), await make_person(), await make_person()
@@ -78,7 +78,9 @@ async def test_flushed_redis_is_rebuilt_from_the_database(
     assert report.rebuilt == [poll["id"]]
     assert str(poll["id"]) in redis.smembers(keys.ACTIVE_POLLS)
     assert redis_ballots(redis, poll["id"]) == await db_ballots(poll["id"])
-    assert int(redis.get(keys.seq(poll["id"]))) >= SEQ_REBUILD_MARGIN
+    seq = redis.get(keys.seq(poll["id"]))
+    assert seq is not None
+    assert int(seq) >= SEQ_REBUILD_MARGIN
     background.cancel()
 
 
@@ -89,7 +91,7 @@ def _token(live_server: LiveServer, user_id: int) -> str:
 
 
 async def test_corrupt_counts_are_repaired(
-    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: redis_sync.Redis
+    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: SyncRedis
 ) -> None:
     owner = await make_person()
     poll = await create(client, owner)
@@ -100,7 +102,7 @@ async def test_corrupt_counts_are_repaired(
     good = redis.hgetall(keys.counts(poll["id"]))
     assert (await reconcile_now(live_server)).repaired == {}  # the first full recount
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(keys.channel(redis, poll["id"]))
+    pubsub.subscribe(keys.channel(redis, poll["id"]))  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.subscribe unannotated
 
     # Counting an option the poll does not have, or missing one, is seen at once.
     redis.hset(keys.counts(poll["id"]), str(opts[0]), 999)
@@ -128,7 +130,7 @@ async def test_corrupt_counts_are_repaired(
 
 
 async def test_counts_that_cannot_add_up_are_repaired_on_the_next_pass(
-    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: redis_sync.Redis
+    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: SyncRedis
 ) -> None:
     owner = await make_person()
     poll = await create(client, owner, kind="multiple", max_choices=2)
@@ -152,7 +154,7 @@ async def test_counts_that_cannot_add_up_are_repaired_on_the_next_pass(
 
 
 async def test_a_count_error_that_adds_up_waits_for_the_periodic_full_recount(
-    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: redis_sync.Redis
+    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: SyncRedis
 ) -> None:
     """Proving counts right reads every ballot, which holds Redis; a pass does it for a
     poll only every RECOUNT_INTERVAL_S, so one vote moved between two options (the
@@ -173,7 +175,9 @@ async def test_a_count_error_that_adds_up_waits_for_the_periodic_full_recount(
     assert redis.hmget(counts, [str(opts[0]), str(opts[1])]) == ["16", "14"]
     # The last full recount is now one interval old.
     interval_ms = live_server.app.ctx.settings.recount_interval_s * 1000
-    redis.hset(meta, "recounted_ms", int(redis.hget(meta, "recounted_ms")) - interval_ms)
+    recounted_ms = redis.hget(meta, "recounted_ms")
+    assert recounted_ms is not None
+    redis.hset(meta, "recounted_ms", int(recounted_ms) - interval_ms)
     assert (await reconcile_now(live_server)).repaired == {poll["id"]: 2}
     assert redis.hmget(counts, [str(opts[0]), str(opts[1])]) == ["15", "15"]
     assert (await reconcile_now(live_server)).repaired == {}
@@ -183,7 +187,7 @@ async def test_a_poll_past_closes_at_is_closed_and_finalized(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()
@@ -207,7 +211,7 @@ async def test_drift_is_measured(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner = await make_person()
@@ -232,7 +236,7 @@ async def test_drift_is_measured(
 
 
 async def test_state_of_a_poll_deleted_behind_its_back_is_dropped(
-    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: redis_sync.Redis
+    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: SyncRedis
 ) -> None:
     owner, voter = await make_person(), await make_person()
     poll = await create(client, owner)
@@ -249,7 +253,7 @@ async def test_acks_lost_by_a_redis_restart_are_folded_back(
     client: httpx.AsyncClient,
     make_person: Any,
     live_server: LiveServer,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     worker: Any,
 ) -> None:
     owner, a, b, c = [await make_person() for _ in range(4)]

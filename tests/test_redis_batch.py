@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis as redis_sync
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -20,9 +19,10 @@ from app.redis import redis_client
 from app.redis_batch import SERVER_RUN, RedisBatch, pack
 from app.scripts import SNAPSHOT
 from tests.conftest import AofRedis, free_port
+from tests.sync_redis import SyncRedis
 
 
-def _script_loads(redis: redis_sync.Redis) -> int:
+def _script_loads(redis: SyncRedis) -> int:
     stats = redis.info("commandstats")
     return sum(
         int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_script|load", "cmdstat_script")
@@ -30,7 +30,7 @@ def _script_loads(redis: redis_sync.Redis) -> int:
 
 
 async def test_one_write_answers_each_caller_and_an_error_fails_only_its_own(
-    redis_url: str, redis: redis_sync.Redis
+    redis_url: str, redis: SyncRedis
 ) -> None:
     client = redis_client(redis_url)
     batch = RedisBatch(client, reply_timeout_s=10)
@@ -50,7 +50,7 @@ async def test_one_write_answers_each_caller_and_an_error_fails_only_its_own(
 
 
 async def test_a_forgotten_script_is_loaded_once_for_the_whole_batch(
-    redis_url: str, redis: redis_sync.Redis
+    redis_url: str, redis: SyncRedis
 ) -> None:
     client = redis_client(redis_url)
     batch = RedisBatch(client, reply_timeout_s=10)
@@ -89,7 +89,7 @@ async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
 
 
 async def test_batches_pipeline_on_one_connection_and_replies_keep_their_order(
-    redis_url: str, redis: redis_sync.Redis
+    redis_url: str, redis: SyncRedis
 ) -> None:
     """Commands issued over many ticks, none awaited before the next: each batch goes
     out while earlier ones wait for replies, and every caller gets its own."""
@@ -115,7 +115,7 @@ async def test_batches_pipeline_on_one_connection_and_replies_keep_their_order(
 
 
 async def test_a_connection_redis_closes_is_replaced_before_the_next_batch(
-    redis_url: str, redis: redis_sync.Redis
+    redis_url: str, redis: SyncRedis
 ) -> None:
     client = redis_client(redis_url)
     batch = RedisBatch(client, reply_timeout_s=10)
@@ -139,7 +139,7 @@ async def test_a_connection_redis_closes_is_replaced_before_the_next_batch(
 
 
 async def test_a_killed_connection_fails_only_the_callers_waiting_on_it(
-    redis_url: str, redis: redis_sync.Redis
+    redis_url: str, redis: SyncRedis
 ) -> None:
     """A caller whose command was sent on a connection that dies gets an error, never
     a hang or someone else's reply; commands issued afterwards succeed."""

@@ -44,8 +44,9 @@ def expected(
 
 
 def test_counts_visible_is_the_spec_rule() -> None:
+    both = (False, True)
     for visibility, hidden, closed, owner, voted, projector in itertools.product(
-        VISIBILITIES, *[(False, True)] * 5
+        VISIBILITIES, both, both, both, both, both
     ):
         got = counts_visible(
             owner_id=7,

@@ -26,6 +26,7 @@ from app.tokens import issue_token
 from models import Poll, PollOption
 from tests.burst import db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import AofRedis, LiveServer
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create
 from tests.wsclient import WsClient
 from workers.reconcile import reconcile
@@ -96,10 +97,10 @@ async def test_a_redis_back_from_an_older_aof_loses_nothing_the_database_holds(
     tmp_path: Path,
 ) -> None:
     settings = live_server.app.ctx.settings
-    redis: redis_sync.Redis = aof_redis.client()
+    redis: SyncRedis = aof_redis.client()
     owner = await make_person()
     polls = [await create(client, owner, allow_change=i % 2 == 0) for i in range(POLLS)]
-    options = {p["id"]: [o["id"] for o in p["options"]] for p in polls}
+    options: dict[int, list[int]] = {p["id"]: [o["id"] for o in p["options"]] for p in polls}
     changeable = {p["id"] for p in polls if p["allow_change"]}
     principals = await make_voters(len(FIRST) + len(SECOND) + len(LATE))
     user_of = {i: p.user_id for i, p in enumerate(principals)}
@@ -234,7 +235,7 @@ async def test_the_reconciler_verifies_a_poll_whose_close_redis_lost(
 ) -> None:
     """Nobody votes after the rollback: the reconciler checks the poll by itself, and
     the close that only the database remembers is put back."""
-    redis: redis_sync.Redis = aof_redis.client()
+    redis: SyncRedis = aof_redis.client()
     owner, early, late, third = [await make_person() for _ in range(4)]
     poll = await create(client, owner)
     pid, opts = poll["id"], [o["id"] for o in poll["options"]]

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import (  # type: ignore[import-untyped]  # no stubs installed
+    Draft202012Validator,
+    FormatChecker,
+)
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-import redis as redis_sync
-from sanic import Sanic
 
 from app import keys
 from app.config import Settings
+from app.context import App
 from app.main import create_app
 from tests.conftest import LiveServer, ServerProcess, metric
+from tests.sync_redis import SyncRedis
 from tests.test_polls import create
 from tests.wsclient import CLOSE, PING, RawWs, WsClient, frame
 
@@ -30,7 +30,7 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def app(settings: Settings, request: pytest.FixtureRequest) -> Sanic:
+def app(settings: Settings, request: pytest.FixtureRequest) -> App:
     """The app with room for a socket to join hundreds of rooms quickly, or with the
     overrides a test passes (`@pytest.mark.parametrize("app", [{...}], indirect=True)`)."""
     overrides = getattr(request, "param", {"ws_max_rooms": 256, "ws_messages_per_s": 2000})
@@ -239,9 +239,7 @@ async def many_polls(client: httpx.AsyncClient, owner: Any, n: int) -> list[dict
     return list(await asyncio.gather(*(one() for _ in range(n))))
 
 
-def held_for(
-    live_server: LiveServer, redis: redis_sync.Redis, poll_ids: list[int]
-) -> dict[str, int]:
+def held_for(live_server: LiveServer, redis: SyncRedis, poll_ids: list[int]) -> dict[str, int]:
     """What still holds the rooms: hub rooms, subscribed channels, presence entries."""
     hub = live_server.app.ctx.hub
     channels = [keys.channel(redis, p) for p in poll_ids]
@@ -255,7 +253,7 @@ def held_for(
 
 
 async def until_released(
-    live_server: LiveServer, redis: redis_sync.Redis, poll_ids: list[int], within: float = 20
+    live_server: LiveServer, redis: SyncRedis, poll_ids: list[int], within: float = 20
 ) -> dict[str, int]:
     """Poll `held_for` until nothing holds the rooms (but the observer's connection)."""
     deadline = time.monotonic() + within
@@ -274,7 +272,7 @@ async def test_a_socket_that_vanishes_leaves_all_its_rooms(
     client: httpx.AsyncClient,
     live_server: LiveServer,
     make_person: Any,
-    redis: redis_sync.Redis,
+    redis: SyncRedis,
     how: str,
 ) -> None:
     owner, joiner, watcher = await make_person(), await make_person(), await make_person()
@@ -362,7 +360,7 @@ async def test_rate_limited_and_early_errors_echo_the_ref(
     poll = await create(client, owner)
     ws = await WsClient.open(live_server.ws_url, (await make_person()).token)
     option = poll["options"][0]["id"]
-    sent = [{"type": "PING", "ref": f"p{i}"} for i in range(10)]
+    sent: list[dict[str, Any]] = [{"type": "PING", "ref": f"p{i}"} for i in range(10)]
     sent += [
         {"type": "PING", "ref": "over"},
         {"type": "VOTE", "poll_id": poll["id"], "option_ids": [option], "ref": "vote-over"},

@@ -11,11 +11,12 @@ import asyncio
 from typing import Any
 
 import pytest
-from sanic import Request, Sanic
+from sanic import Request
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.asyncio.client import connect
 
 from app.config import Settings
+from app.context import App
 from app.main import create_app
 from app.ws import internals
 from tests.conftest import LiveServer
@@ -23,7 +24,7 @@ from tests.wsclient import WsClient
 
 
 @pytest.fixture
-def app(settings: Settings) -> Sanic:
+def app(settings: Settings) -> App:
     """The service plus an echo route as in Sanic's WebSocket guide."""
     app = create_app(settings)
 
@@ -31,6 +32,7 @@ def app(settings: Settings) -> Sanic:
     async def echo(request: Request, ws: WebsocketImplProtocol) -> None:
         while True:
             msg = await ws.recv()
+            assert msg is not None  # recv returns None only on a timeout, and has none
             await ws.send(msg)
 
     return app

@@ -175,7 +175,7 @@ async def test_every_member_reaches_the_final_seq(
     final_seq = max(r["seq"] for r in replies)
 
     async def watch(ws: WsClient) -> list[int]:
-        seqs = []
+        seqs: list[int] = []
         while not seqs or seqs[-1] < final_seq:
             message = await ws.recv_until(lambda m: m["type"] == "RESULTS", within=15)
             seqs.append(message["seq"])

@@ -31,7 +31,7 @@ def settings(settings: Settings) -> Settings:
 
 
 def is_state(m: dict[str, Any]) -> bool:
-    return m["type"] == "SESSION_STATE"
+    return bool(m["type"] == "SESSION_STATE")
 
 
 async def talk(

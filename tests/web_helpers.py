@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page
-from sanic import Sanic
+
+from app.context import App
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,7 +31,7 @@ PROJECTOR = {"width": 1280, "height": 720}
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Sanic, port: int) -> AsyncIterator[None]:
+async def serving(app: App, port: int) -> AsyncIterator[None]:
     """`app` on 127.0.0.1:`port` in this event loop (what conftest's live_server does)."""
     server = await app.create_server(
         host="127.0.0.1",
