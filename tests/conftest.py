@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -37,6 +37,10 @@ from app.embedded import start_redis
 from app.header_deadline import HeaderDeadlineProtocol
 from app.main import create_app
 from tests.sync_redis import SyncRedis, as_sync
+
+if TYPE_CHECKING:
+    from app.redis import RedisHandle
+    from workers.worker import ResilientWorker
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
@@ -476,6 +480,30 @@ class WorkerProcess:
             await asyncio.sleep(0.05)
 
 
+def in_process_worker(settings: Settings, handle: RedisHandle, *, burst: bool) -> ResilientWorker:
+    """The service's arq worker (workers/worker.py's, as the Procfile runs it) for this
+    event loop: quick to poll, no signal handlers of its own."""
+    from arq.connections import ArqRedis
+
+    from workers import runtime
+    from workers.worker import ResilientWorker
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        await runtime.start(ctx, settings=settings, redis_handle=handle)
+
+    return ResilientWorker(
+        functions=runtime.functions(settings),
+        cron_jobs=runtime.cron_jobs(settings),
+        redis_pool=ArqRedis.from_url(handle.url),
+        burst=burst,
+        poll_delay=0.05,
+        on_startup=on_startup,
+        on_shutdown=runtime.stop,
+        handle_signals=False,
+        job_timeout=60,
+    )
+
+
 @pytest.fixture
 async def worker(
     live_server: LiveServer, settings_env: dict[str, str], tmp_path: Path
@@ -493,11 +521,6 @@ async def worker(
     `argv` to run another command, such as bare arq); overrides become environment
     variables.
     """
-    from arq.connections import ArqRedis
-
-    from workers import runtime
-    from workers.worker import ResilientWorker
-
     in_process: list[ResilientWorker] = []
     processes: list[WorkerProcess] = []
 
@@ -524,22 +547,7 @@ async def worker(
             return processes[-1]
 
         settings: Settings = live_server.app.ctx.settings.model_copy(update=overrides)
-        handle = live_server.app.ctx.redis
-
-        async def on_startup(ctx: dict[str, Any]) -> None:
-            await runtime.start(ctx, settings=settings, redis_handle=handle)
-
-        w = ResilientWorker(
-            functions=runtime.functions(settings),
-            cron_jobs=runtime.cron_jobs(settings),
-            redis_pool=ArqRedis.from_url(handle.url),
-            burst=burst,
-            poll_delay=0.05,
-            on_startup=on_startup,
-            on_shutdown=runtime.stop,
-            handle_signals=False,
-            job_timeout=60,
-        )
+        w = in_process_worker(settings, live_server.app.ctx.redis, burst=burst)
         in_process.append(w)
         return w
 

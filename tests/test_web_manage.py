@@ -26,6 +26,7 @@ import redis as redis_sync
 from app.config import load_settings
 from app.redis import redis_client
 from tests import test_web_browser
+from tests.test_export import SESSION_HEADER
 from tests.test_web_browser import (
     WAIT_MS,
     Web,
@@ -503,16 +504,7 @@ async def test_the_session_control_view_downloads_the_sessions_results(
     name, text = await downloaded(page, page.get_by_role("button", name="Download results (CSV)"))
     assert name == f"session-{session['id']}-results.csv"
     rows = rows_of(text)
-    assert rows[0] == [
-        "poll_id",
-        "poll_position",
-        "question",
-        "status",
-        "option_id",
-        "label",
-        "position",
-        "count",
-    ]
+    assert rows[0] == SESSION_HEADER
     assert [(r[0], r[2], r[3], r[5], r[7]) for r in rows[1:]] == [
         (str(first["id"]), "Coffee or tea?", "open", "Coffee", "0"),
         (str(first["id"]), "Coffee or tea?", "open", "Tea", "1"),

@@ -28,6 +28,7 @@ import redis as redis_sync
 from app.config import load_settings
 from app.redis import RedisHandle, redis_client
 from tests import test_web_browser
+from tests.conftest import in_process_worker
 from tests.test_web_browser import (
     WAIT_MS,
     Web,
@@ -65,31 +66,12 @@ WAITING = "Waiting for the next question…"
 
 @contextlib.asynccontextmanager
 async def running_worker(settings_env: dict[str, str]) -> AsyncIterator[None]:
-    """The service's arq worker in this event loop (what conftest's `worker` fixture
-    builds for `live_server`): it runs the close a countdown queues."""
-    from arq.connections import ArqRedis
-
-    from workers import runtime
-    from workers.worker import ResilientWorker
-
+    """The service's arq worker in this event loop (as conftest's `worker` fixture runs
+    it for `live_server`): it runs the close a countdown queues."""
     settings = load_settings(**{k.lower(): v for k, v in settings_env.items()})
     url = settings.redis_url
     handle = RedisHandle(redis_client(url), url, reply_timeout_s=settings.redis_reply_timeout_s)
-
-    async def on_startup(ctx: dict[str, Any]) -> None:
-        await runtime.start(ctx, settings=settings, redis_handle=handle)
-
-    worker = ResilientWorker(
-        functions=runtime.functions(settings),
-        cron_jobs=runtime.cron_jobs(settings),
-        redis_pool=ArqRedis.from_url(url),
-        burst=False,
-        poll_delay=0.05,
-        on_startup=on_startup,
-        on_shutdown=runtime.stop,
-        handle_signals=False,
-        job_timeout=60,
-    )
+    worker = in_process_worker(settings, handle, burst=False)
     task = asyncio.create_task(worker.async_run())
     try:
         yield
