@@ -74,3 +74,24 @@ export function showErrors(form, summary, err, fieldOf = {}) {
   const first = form.querySelector('[aria-invalid="true"]');
   if (first) first.focus();
 }
+
+/**
+ * Run `fn` (a request a button makes) with `buttons` (one, a list, or none) disabled,
+ * its failure shown in `errorEl` in `describe`'s words. Resolves to fn's value, or
+ * undefined on failure. Buttons already disabled by the view stay disabled: the view
+ * re-renders afterwards.
+ */
+export async function busy(buttons, errorEl, fn, describe = describeError) {
+  const list = [buttons ?? []].flat();
+  for (const b of list) b.disabled = true;
+  errorEl.hidden = true;
+  try {
+    return await fn();
+  } catch (err) {
+    errorEl.textContent = describe(err);
+    errorEl.hidden = false;
+    return undefined;
+  } finally {
+    for (const b of list) b.disabled = false;
+  }
+}

@@ -11,10 +11,9 @@
 // `download` (download.js with the same session), and calls `show(poll, results)` on
 // every render of the view.
 
-import { describeError } from './api.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText } from './dom.js';
-import { clearErrors, showErrors } from './forms.js';
+import { busy, clearErrors, showErrors } from './forms.js';
 
 export class PollManage {
   constructor({ call, download }) {
@@ -75,25 +74,14 @@ export class PollManage {
     this.el.note.hidden = !text;
   }
 
-  failed(err) {
-    this.el.error.textContent = describeError(err);
-    this.el.error.hidden = false;
-  }
-
   /** Run a request with `button` disabled; its failure shown above the actions. */
   async run(button, fn) {
-    this.el.error.hidden = true;
     this.say('');
-    if (button) button.disabled = true;
-    try {
+    const done = await busy(button, this.el.error, async () => {
       await fn();
       return true;
-    } catch (err) {
-      this.failed(err);
-      return false;
-    } finally {
-      if (button) button.disabled = false;
-    }
+    });
+    return done === true;
   }
 
   button(text, fn, extra = {}) {

@@ -301,7 +301,6 @@ export class PollForm {
       this.reset();
       this.notice(`Draft saved (code ${saved.code}).`);
       location.hash = '#/'; // the list reloads on the way
-
     });
   }
 }

@@ -9,11 +9,11 @@
 import { describeError } from './api.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText, shortTime } from './dom.js';
+import { busy } from './forms.js';
 import { Pager } from './paging.js';
 
 const SEARCH_DELAY_MS = 300;
 export const STATUS_WORDS = { draft: 'Draft', open: 'Open', closed: 'Closed' };
-const FILTER_WORDS = { draft: 'draft', open: 'open', closed: 'closed' };
 
 export class PollList {
   constructor({ call, notice }) {
@@ -67,10 +67,8 @@ export class PollList {
   search() {
     clearTimeout(this.timer);
     this.timer = null;
-    const query = this.el.q.value.trim();
-    const status = this.el.status.value;
-    this.query = query;
-    this.status = status;
+    this.query = this.el.q.value.trim();
+    this.status = this.el.status.value;
     this.pager.first();
   }
 
@@ -87,7 +85,7 @@ export class PollList {
   }
 
   emptyText() {
-    const which = this.status ? `${FILTER_WORDS[this.status]} ` : '';
+    const which = this.status ? `${this.status} ` : '';
     if (this.query) return `No ${which}poll has “${this.query}” in its question.`;
     if (this.status) return `No ${which}polls.`;
     return 'No polls yet.';
@@ -101,28 +99,16 @@ export class PollList {
     if (target) target.focus();
   }
 
-  /** Run a row's request, its failure shown in the row; true when it succeeded. */
-  async attempt(error, fn) {
-    error.hidden = true;
-    try {
-      await fn();
-      return true;
-    } catch (err) {
-      error.textContent = describeError(err);
-      error.hidden = false;
-      return false;
-    }
-  }
-
   item(poll) {
     const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
     const label = `“${poll.question}”`;
     const post = (text, action) => {
       const button = h('button', { type: 'button', text, dataset: { act: action } });
       button.addEventListener('click', async () => {
-        button.disabled = true;
-        const done = await this.attempt(error, () => this.call(`/polls/${poll.id}/${action}`, { method: 'POST' }));
-        button.disabled = false;
+        const done = await busy(button, error, async () => {
+          await this.call(`/polls/${poll.id}/${action}`, { method: 'POST' });
+          return true;
+        });
         if (done) this.load();
       });
       return button;
@@ -138,12 +124,7 @@ export class PollList {
     if (poll.status === 'closed') actions.push(post('Reopen voting', 'reopen'));
     const duplicate = h('button', { type: 'button', text: 'Duplicate', 'aria-label': `Duplicate ${label}`, dataset: { act: 'duplicate' } });
     duplicate.addEventListener('click', async () => {
-      duplicate.disabled = true;
-      let copy = null;
-      await this.attempt(error, async () => {
-        copy = await this.call(`/polls/${poll.id}/duplicate`, { method: 'POST' });
-      });
-      duplicate.disabled = false;
+      const copy = await busy(duplicate, error, () => this.call(`/polls/${poll.id}/duplicate`, { method: 'POST' }));
       if (!copy) return;
       this.notice(`Copied as a new draft (code ${copy.code}): edit it or open it when you are ready.`);
       // The newest poll: on the first page, unless the filter hides drafts.
@@ -161,7 +142,10 @@ export class PollList {
         question: poll.status === 'draft' ? 'Delete this draft?' : 'Delete this poll and all its votes?',
         yes: 'Yes, delete',
         act: async () => {
-          const done = await this.attempt(error, () => this.call(`/polls/${poll.id}`, { method: 'DELETE' }));
+          const done = await busy([], error, async () => {
+            await this.call(`/polls/${poll.id}`, { method: 'DELETE' });
+            return true;
+          });
           if (done) this.load();
           return done;
         },

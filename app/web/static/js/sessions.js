@@ -14,12 +14,12 @@ import { describeError } from './api.js';
 import { ResultsChart } from './chart.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText, shortTime } from './dom.js';
-import { clearErrors, showErrors } from './forms.js';
+import { busy, clearErrors, showErrors } from './forms.js';
 import { LiveRoom } from './live.js';
 import { Pager } from './paging.js';
+import { STATUS_WORDS } from './poll-list.js';
 
 const POLLS_PAGE = 100;
-const STATUS_WORDS = { draft: 'Draft', open: 'Open', closed: 'Closed' };
 
 /**
  * The error in plain words. A 404 here may be a session or a poll, so the server's own
@@ -30,26 +30,6 @@ function explain(err) {
     return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.');
   }
   return describeError(err);
-}
-
-/**
- * Run `fn` with `buttons` disabled, showing its failure in `errorEl` (the API's own
- * message, in describeError's words). Resolves to fn's value, or undefined on failure.
- * Buttons already disabled by the view stay disabled: the view re-renders afterwards.
- */
-async function busy(buttons, errorEl, fn) {
-  const list = Array.isArray(buttons) ? buttons : [buttons];
-  for (const b of list) b.disabled = true;
-  errorEl.hidden = true;
-  try {
-    return await fn();
-  } catch (err) {
-    errorEl.textContent = explain(err);
-    errorEl.hidden = false;
-    return undefined;
-  } finally {
-    for (const b of list) b.disabled = false;
-  }
 }
 
 /** A list item's question, status and code, shared by the pickers and the control view. */
@@ -158,7 +138,7 @@ class SessionList {
         const done = await busy([], error, async () => {
           await this.call(`/sessions/${s.id}`, { method: 'DELETE' });
           return true;
-        });
+        }, explain);
         if (done) {
           this.load();
           this.loadPolls(); // its polls are free again
@@ -329,7 +309,7 @@ class SessionControl {
     this.el.csvNote.hidden = true;
     const name = await busy(this.el.csv, this.el.error, () => this.download(
       `/sessions/${id}/results.csv`, `session-${id}-results.csv`,
-    ));
+    ), explain);
     if (name && id === this.id) {
       setText(this.el.csvNote, `Saved ${name}.`);
       this.el.csvNote.hidden = false;
@@ -486,7 +466,7 @@ class SessionControl {
     this.pending += 1;
     this.render();
     try {
-      return await busy(button, this.el.error, fn);
+      return await busy(button, this.el.error, fn, explain);
     } finally {
       this.pending -= 1;
       this.render();
