@@ -119,6 +119,7 @@ async def reconcile_now(b: Backends, args: argparse.Namespace) -> None:
 
 
 async def export_poll(b: Backends, args: argparse.Namespace) -> None:
+    columns: tuple[str, ...]
     if args.ballots:
         columns, rows = export.BALLOT_COLUMNS, await export.ballot_rows(poll_id=args.poll_id)
     else:

@@ -3,6 +3,10 @@
 Redis empties its script cache on restart, so every call site must survive
 NOSCRIPT: `Script.run` reloads and retries once; pipelined callers (the vote
 batcher) check `is_noscript` per result and do the same.
+
+The scripts that count ballots (vote, verify, recount) start with app/lua/kinds.lua,
+what each kind of poll's ballot means: Redis has no shared code between scripts short
+of Functions, and a prelude keeps every script one atomic EVALSHA.
 """
 
 from __future__ import annotations
@@ -21,10 +25,16 @@ def is_noscript(result: object) -> bool:
     )
 
 
+def _read(name: str) -> str:
+    return resources.files("app.lua").joinpath(f"{name}.lua").read_text()
+
+
 class Script:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, counts: bool = False) -> None:
         self.name = name
-        self.source = resources.files("app.lua").joinpath(f"{name}.lua").read_text()
+        self.source = _read(name)
+        if counts:
+            self.source = _read("kinds") + self.source
 
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
 
@@ -39,12 +49,12 @@ class Script:
             return await redis.evalsha(self.sha, len(keys), *keys, *args)  # type: ignore[misc]
 
 
-VOTE = Script("vote")
+VOTE = Script("vote", counts=True)
 CLOSE = Script("close")
-RECOUNT = Script("recount")
+RECOUNT = Script("recount", counts=True)
 SNAPSHOT = Script("snapshot")
 ACK = Script("ack")
-VERIFY = Script("verify")
+VERIFY = Script("verify", counts=True)
 COUNTDOWN = Script("countdown")
 REOPEN = Script("reopen")
 RETIRE = Script("retire")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,19 @@ _ERRORS: dict[str, ApiError] = {
     "too_many_choices": ApiError(
         "the ballot names more options than this poll allows", code="too_many_choices", status=422
     ),
+    "wrong_rank_count": ApiError(
+        "a ranking ballot orders exactly max_choices options", code="wrong_rank_count", status=422
+    ),
+    "wrong_ballot": ApiError(
+        "a rating poll takes a rating; every other kind takes option_ids",
+        code="wrong_ballot",
+        status=422,
+    ),
 }
+
+# The forms of a ballot (kinds.lua's kind_ballot): option ids or a rating.
+OPTION_IDS, RATING = "o", "r"
+MAX_RATING = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +77,37 @@ def vote_error(code: str) -> ApiError:
     return type(err)(err.message, code=err.code, status=err.status)
 
 
-def ballot_of(option_ids: object) -> str:
-    """The canonical ballot string (sorted, distinct ids) or a 422 naming the field."""
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    """A ballot as sent, checked for its form only: whether it suits the poll (its
+    kind, options, limits) the vote script decides, where the poll's state is."""
+
+    form: str  # OPTION_IDS | RATING
+    text: str  # distinct ids in the order sent, "5,3,7"; or the rating, "4"
+
+
+def _integral(value: object) -> object:
+    """JSON's 3.0 is the integer 3."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+def ballot_of(body: Mapping[str, Any]) -> Ballot:
+    """The ballot a VOTE (or the REST vote body) carries, or a 422 naming the field:
+    `option_ids` (a ranking's in order, first choice first) or `rating`, not both."""
+    if "rating" in body:
+        if "option_ids" in body:
+            raise ValidationFailed(
+                "send option_ids or rating, not both",
+                details=[{"field": "rating", "message": "not with option_ids"}],
+            )
+        rating = _integral(body["rating"])
+        if type(rating) is not int or not 0 < rating <= MAX_RATING:
+            raise ValidationFailed(
+                "a rating is a positive integer",
+                details=[{"field": "rating", "message": "an integer from 1 to the poll's scale"}],
+            )
+        return Ballot(RATING, str(rating))
+    option_ids = body.get("option_ids")
     if not isinstance(option_ids, list) or not option_ids:
         raise ValidationFailed(
             "option_ids must be a non-empty list of option ids",
@@ -73,8 +115,7 @@ def ballot_of(option_ids: object) -> str:
         )
     ids: list[int] = []
     for i, oid in enumerate(option_ids):
-        if type(oid) is float and oid.is_integer():  # JSON's 3.0 is the integer 3
-            oid = int(oid)
+        oid = _integral(oid)
         if type(oid) is not int or not 0 < oid <= MAX_OPTION_ID:
             raise ValidationFailed(
                 "option ids are positive integers",
@@ -86,7 +127,7 @@ def ballot_of(option_ids: object) -> str:
             "option ids must be distinct",
             details=[{"field": "option_ids", "message": "duplicate option id"}],
         )
-    return ",".join(str(o) for o in sorted(ids))
+    return Ballot(OPTION_IDS, ",".join(map(str, ids)))
 
 
 class VoteEngine:
@@ -110,19 +151,20 @@ class VoteEngine:
         self._outcomes.clear()
 
     def _script_args(
-        self, principal: Principal, poll_id: int, ballot: str
+        self, principal: Principal, poll_id: int, ballot: Ballot
     ) -> tuple[list[str], list[Any]]:
         args = [
             str(principal.user_id),
             "1" if principal.is_guest else "0",
-            ballot,
+            ballot.text,
             str(poll_id),
             keys.channel(self._redis, poll_id),
+            ballot.form,
             SERVER_RUN,
         ]
         return keys.poll_state_keys(poll_id), args
 
-    def submit(self, principal: Principal, poll_id: int, ballot: str) -> asyncio.Future[Any]:
+    def submit(self, principal: Principal, poll_id: int, ballot: Ballot) -> asyncio.Future[Any]:
         """Send the vote in this tick's batch without awaiting it: the future gets the
         script's raw reply, for `settle`. NOSCRIPT is left to the caller (see `cast`)."""
         return self._batch.evalsha(VOTE, *self._script_args(principal, poll_id, ballot))
@@ -143,8 +185,10 @@ class VoteEngine:
         self._count(code)
         raise vote_error("not_found" if code == "no_state" else code)
 
-    async def cast(self, *, principal: Principal, poll_id: int, option_ids: object) -> VoteResult:
-        script_keys, args = self._script_args(principal, poll_id, ballot_of(option_ids))
+    async def cast(
+        self, *, principal: Principal, poll_id: int, body: Mapping[str, Any]
+    ) -> VoteResult:
+        script_keys, args = self._script_args(principal, poll_id, ballot_of(body))
         result = self.settle(await self._batch.run_script(VOTE, script_keys, args))
         if result is None:
             if await ensure_state(self._redis, poll_id) is None:

@@ -184,7 +184,7 @@ async def cast_all(
     for i in range(0, len(voters), CAST_CHUNK):
         await asyncio.gather(
             *(
-                engine.cast(principal=p, poll_id=poll_id, option_ids=ballot(i + j, opts))
+                engine.cast(principal=p, poll_id=poll_id, body={"option_ids": ballot(i + j, opts)})
                 for j, p in enumerate(voters[i : i + CAST_CHUNK])
             )
         )
@@ -280,7 +280,9 @@ async def steady_lag(
     acked: list[tuple[int, float]] = []  # (seq, when the ack came back)
 
     async def one(i: int, p: Principal) -> None:
-        result = await engine.cast(principal=p, poll_id=poll.id, option_ids=ballot(i, opts))
+        result = await engine.cast(
+            principal=p, poll_id=poll.id, body={"option_ids": ballot(i, opts)}
+        )
         acked.append((result.seq, time.time()))
 
     try:

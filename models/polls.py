@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 
 
 class PollKind(StrEnum):
+    """What a ballot is (app/kinds/ defines each)."""
+
     SINGLE = "single"
     MULTIPLE = "multiple"
+    RATING = "rating"
+    RANKING = "ranking"
 
 
 class PollStatus(StrEnum):
@@ -40,7 +44,12 @@ class Poll(Model):
     code = fields.CharField(max_length=6, unique=True)
     question = fields.CharField(max_length=500)
     kind = fields.CharEnumField(PollKind, max_length=8, default=PollKind.SINGLE)
+    # A ranking's k (how many options each voter orders); 1 for single and rating.
     max_choices = fields.SmallIntField(default=1)
+    # A rating's values are 1..scale, the ends worded by the labels; NULL otherwise.
+    scale = fields.SmallIntField(null=True)
+    low_label = fields.CharField(max_length=60, null=True)
+    high_label = fields.CharField(max_length=60, null=True)
     allow_change = fields.BooleanField(default=False)
     results_visibility = fields.CharEnumField(
         ResultsVisibility, max_length=11, default=ResultsVisibility.LIVE
@@ -56,6 +65,10 @@ class Poll(Model):
     closed_at = fields.DatetimeField(null=True)
     # Set once the outbox is drained after close and option vote_counts are final.
     finalized_at = fields.DatetimeField(null=True)
+    # The final tally's count fields, {"3": 12, ...} as Redis had them (app/kinds/),
+    # stored with finalized_at; NULL on polls finalized before it was kept, whose
+    # options' vote_count hold their counts.
+    final_counts: fields.JSONField[dict[str, int]] = fields.JSONField(null=True)
     # The session (event) the poll belongs to, at most one; its place in that session.
     session: fields.ForeignKeyNullableRelation["Session"] = fields.ForeignKeyField(
         "models.Session", related_name="polls", null=True, on_delete=fields.SET_NULL

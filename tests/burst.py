@@ -31,7 +31,10 @@ async def cast(
     for i in range(0, len(ballots), chunk):
         part = ballots[i : i + chunk]
         results = await asyncio.gather(
-            *(engine.cast(principal=p, poll_id=poll_id, option_ids=ids) for p, ids in part)
+            *(
+                engine.cast(principal=p, poll_id=poll_id, body={"option_ids": ids})
+                for p, ids in part
+            )
         )
         for (p, ids), result in zip(part, results, strict=True):
             if result.status in ("accepted", "changed"):

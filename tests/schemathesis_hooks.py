@@ -7,13 +7,16 @@ one refetch on the next 401 and never the rest of the run.
 Positive cases only, the poll bodies' rules JSON Schema cannot state and the spec
 states in words: labels distinct ignoring letter case and surrounding spaces, a
 single-choice poll's `max_choices` is 1 and a multiple one's at most its number of
-options, `closes_at` in the future. A positive case that breaks one of them is not
+options, `closes_at` in the future, and the per-kind rules (options for every kind
+but a rating, which has none; `scale` and end labels for a rating only; a ranking's
+`max_choices` 2..its options). A positive case that breaks one of them is not
 schema-valid data the server wrongly refuses, so it is dropped, not sent. Negative
 cases and every check are untouched.
 
-Likewise a positive ballot for a poll that exists names that poll's options (up to
-its max_choices): which ids are valid depends on the poll, not on the schema, and a
-ballot of another poll's options is rightly a 422 `invalid_option`.
+Likewise a positive ballot for a poll that exists is one of that poll's: its options
+(up to its max_choices; a ranking's exactly max_choices), or a rating of its scale.
+Which ballot is valid depends on the poll, not on the schema, and a ballot of another
+poll's options is rightly a 422 `invalid_option`.
 """
 
 from __future__ import annotations
@@ -81,9 +84,18 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
     n = len(options) if isinstance(options, list) else None
     if isinstance(max_choices, float) and max_choices.is_integer():
         max_choices = int(max_choices)  # JSON's 3.0 is the integer 3
-    # More than 1: valid only for a multiple-choice poll with at least that many options.
+    if kind == "rating":
+        if options is not None or max_choices not in (None, 1):
+            return False
+    elif any(body.get(f) is not None for f in ("scale", "low_label", "high_label")):
+        return False  # a rating's fields on another kind (or, patching, maybe not a rating)
+    elif options is None and (not partial or kind is not None):
+        return False  # options needed: on create, and for a patch maybe leaving a rating
+    # More than 1: valid only for a multiple choice or a ranking with that many options.
     many = type(max_choices) is int and max_choices != 1
-    if many and (kind != "multiple" or n is None or cast(int, max_choices) > n):
+    if many and (kind not in ("multiple", "ranking") or n is None or cast(int, max_choices) > n):
+        return False
+    if kind == "ranking" and max_choices == 1:
         return False
     # New options keep a stored multiple poll's max_choices, which may exceed them.
     if partial and n is not None and "max_choices" not in body and kind != "single":
@@ -132,12 +144,18 @@ def ballot_of_the_poll(context: HookContext, case: OpenApiCase) -> OpenApiCase:
     body = case.body
     if not _positive(case) or not isinstance(body, dict):
         return case
-    chosen = body.get("option_ids")
     poll = _poll((case.path_parameters or {}).get("poll_id"))
-    if poll is None or not isinstance(chosen, list) or not poll["options"]:
+    if poll is None:
+        return case
+    chosen = body.get("option_ids")
+    picks = chosen if isinstance(chosen, list) else [body.get("rating", 0)]
+    if poll["kind"] == "rating":
+        case.body = {"rating": _as_int(picks[0] if picks else 0) % poll["scale"] + 1}
         return case
     ids = [o["id"] for o in poll["options"]]
     limit = 1 if poll["kind"] == "single" else poll["max_choices"]
-    picked = list(dict.fromkeys(ids[_as_int(x) % len(ids)] for x in chosen))[:limit]
-    case.body = {**body, "option_ids": picked}
+    picked = list(dict.fromkeys(ids[_as_int(x) % len(ids)] for x in picks))[:limit]
+    if poll["kind"] == "ranking":  # exactly k: the rest of the options, in order
+        picked = [*picked, *(i for i in ids if i not in picked)][:limit]
+    case.body = {"option_ids": picked}
     return case

@@ -19,6 +19,7 @@ import redis as redis_sync
 from app import keys
 from models import Poll, User
 from tests.conftest import ROOT, unique_name
+from tests.test_export import RESULTS_HEADER
 from tests.test_polls import create, vote
 
 
@@ -148,10 +149,10 @@ async def test_export(
     result = await cli("export", str(poll["id"]))
     assert result.returncode == 0, result.stderr
     assert list(csv.reader(io.StringIO(result.stdout))) == [
-        ["option_id", "label", "position", "count"],
-        [str(options[0]["id"]), "Apple", "0", "2"],
-        [str(options[1]["id"]), "Pear", "1", "0"],
-        [str(options[2]["id"]), "Plum", "2", "2"],
+        RESULTS_HEADER,
+        [str(options[0]["id"]), "Apple", "0", "2", "", ""],
+        [str(options[1]["id"]), "Pear", "1", "0", "", ""],
+        [str(options[2]["id"]), "Plum", "2", "2", "", ""],
     ]
 
     # The ballots are the database's: close, and let a worker finalize the poll.

@@ -18,16 +18,8 @@ from tests.conftest import LiveServer, Person
 from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 
-SESSION_HEADER = [
-    "poll_id",
-    "poll_position",
-    "question",
-    "status",
-    "option_id",
-    "label",
-    "position",
-    "count",
-]
+RESULTS_HEADER = ["option_id", "label", "position", "count", "points", "average"]
+SESSION_HEADER = ["poll_id", "poll_position", "question", "status", *RESULTS_HEADER]
 
 
 def rows_of(r: httpx.Response) -> list[list[str]]:
@@ -72,10 +64,10 @@ async def test_results_csv_is_what_the_results_endpoint_says(
     assert r.headers["x-content-type-options"] == "nosniff"
     rows = rows_of(r)
     assert rows == [
-        ["option_id", "label", "position", "count"],
-        [str(options[0]["id"]), "Apple", "0", "3"],
-        [str(options[1]["id"]), "Pear", "1", "1"],
-        [str(options[2]["id"]), "Plum", "2", "2"],
+        RESULTS_HEADER,
+        [str(options[0]["id"]), "Apple", "0", "3", "", ""],
+        [str(options[1]["id"]), "Pear", "1", "1", "", ""],
+        [str(options[2]["id"]), "Plum", "2", "2", "", ""],
     ]
     counts = (await results_json(client, owner, poll["id"]))["counts"]
     assert {row[0]: int(row[3]) for row in rows[1:]} == counts
@@ -286,10 +278,13 @@ async def test_a_session_of_two_polls(client: httpx.AsyncClient, make_person: An
     assert rows[0] == SESSION_HEADER
     a, b = first["options"], second["options"]
     assert rows[1:] == [
-        [str(first["id"]), "0", "First?", "open", str(a[0]["id"]), "A", "0", "1"],
-        [str(first["id"]), "0", "First?", "open", str(a[1]["id"]), "B", "1", "2"],
+        [str(first["id"]), "0", "First?", "open", str(a[0]["id"]), "A", "0", "1", "", ""],
+        [str(first["id"]), "0", "First?", "open", str(a[1]["id"]), "B", "1", "2", "", ""],
         *(
-            [str(second["id"]), "1", "Second?", "draft", str(o["id"]), o["label"], str(i), "0"]
+            [
+                *(str(second["id"]), "1", "Second?", "draft"),
+                *(str(o["id"]), o["label"], str(i), "0", "", ""),
+            ]
             for i, o in enumerate(b)
         ),
     ]

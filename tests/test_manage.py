@@ -546,7 +546,7 @@ async def test_close_and_reopen_over_and_over_under_votes_and_a_worker(
     async def one(i: int) -> bool:
         nonlocal refused
         try:
-            await engine.cast(principal=voters[i], poll_id=pid, option_ids=[opts[i % 3]])
+            await engine.cast(principal=voters[i], poll_id=pid, body={"option_ids": [opts[i % 3]]})
         except ApiError as exc:
             if exc.code != "poll_not_open":
                 raise

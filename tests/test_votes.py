@@ -40,7 +40,7 @@ async def test_one_batch_answers_each_caller(
             engine.cast(
                 principal=Principal(p.user_id, False, f"j{p.user_id}", 0, 2**31),
                 poll_id=poll["id"],
-                option_ids=[option if i != 7 else 10**6],
+                body={"option_ids": [option if i != 7 else 10**6]},
             )
             for i, p in enumerate(people)
         ),

@@ -26,7 +26,7 @@ import redis as redis_sync
 from app.config import load_settings
 from app.redis import redis_client
 from tests import test_web_browser
-from tests.test_export import SESSION_HEADER
+from tests.test_export import RESULTS_HEADER, SESSION_HEADER
 from tests.test_web_browser import (
     WAIT_MS,
     Web,
@@ -434,9 +434,9 @@ async def test_reopen_vote_again_export_and_reset_a_closed_poll(
     name, text = await downloaded(hp, manage.get_by_role("button", name="Download results (CSV)"))
     assert name == f"poll-{pid}-results.csv"
     assert rows_of(text) == [
-        ["option_id", "label", "position", "count"],
-        [str(tea), "Tea", "0", "1"],
-        [str(coffee), "Coffee", "1", "1"],
+        RESULTS_HEADER,
+        [str(tea), "Tea", "0", "1", "", ""],
+        [str(coffee), "Coffee", "1", "1", "", ""],
     ]
     r = await owner_request(web.base_url, owner, "GET", f"/polls/{pid}/results.csv")
     assert r.text == text

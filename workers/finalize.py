@@ -12,7 +12,6 @@ reopen_poll) is left open: not finalized, its new stream kept.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -21,24 +20,21 @@ from tortoise.transactions import in_transaction
 
 from app import keys
 from app.config import Settings
+from app.kinds import kind_of, shape_of
 from app.polls.state import retire_outbox
 from models import Ballot, Poll, PollOption, PollStatus
 from workers.outbox import drain_poll
 
 
-async def final_counts(poll_id: int) -> Counter[int]:
-    """Per-option counts of the poll's ballots, from the database."""
-    counts: Counter[int] = Counter()
+async def final_counts(poll: Poll) -> dict[str, int]:
+    """The poll's count fields (app/kinds/) from its ballots in the database."""
     rows = (
-        await Ballot.filter(poll_id=poll_id)
+        await Ballot.filter(poll_id=poll.id)
         .group_by("option_ids")
         .annotate(n=Count("id"))
         .values_list("option_ids", "n")
     )
-    for ballot, n in rows:
-        for oid in str(ballot).split(","):
-            counts[int(oid)] += int(n)
-    return counts
+    return dict(kind_of(str(poll.kind)).count((str(b), int(n)) for b, n in rows))
 
 
 async def finalize_poll(*, redis: Redis, poll_id: int, consumer: str, settings: Settings) -> str:
@@ -59,8 +55,15 @@ async def finalize_poll(*, redis: Redis, poll_id: int, consumer: str, settings: 
     )
     if not drained:
         return "pending"
-    counts = await final_counts(poll_id)
-    option_ids = await PollOption.filter(poll_id=poll_id).values_list("id", flat=True)
+    option_ids = (
+        await PollOption.filter(poll_id=poll_id).order_by("position").values_list("id", flat=True)
+    )
+    shape = shape_of(poll, [int(i) for i in option_ids])  # type: ignore[call-overload]
+    kind = kind_of(shape.kind)
+    counted = await final_counts(poll)
+    # Every field, zeros included: the stored record reads the same as live results.
+    counts = {f: counted.get(f, 0) for f in kind.fields(shape)}
+    totals = kind.option_totals(shape, counts)
     async with in_transaction():
         # Still the close this drain followed, or nothing is stored: a poll reopened
         # since the check above (POST /polls/{id}/reopen) takes ballots again, and one
@@ -69,10 +72,10 @@ async def finalize_poll(*, redis: Redis, poll_id: int, consumer: str, settings: 
         # and no ballot can enter before (Redis reopens after the row).
         finalized = await Poll.filter(
             id=poll_id, status=PollStatus.CLOSED, closed_at=poll.closed_at, finalized_at=None
-        ).update(finalized_at=datetime.now(UTC))
+        ).update(finalized_at=datetime.now(UTC), final_counts=counts)
         if finalized:
-            for oid in option_ids:
-                await PollOption.filter(id=oid).update(vote_count=counts.get(int(oid), 0))  # type: ignore[call-overload]
+            for oid, n in totals.items():
+                await PollOption.filter(id=oid).update(vote_count=n)
     if not finalized:
         again = await Poll.get_or_none(id=poll_id)
         if again is None:

@@ -83,7 +83,7 @@ ERRORS: dict[str, ErrorDoc] = {
     "ValidationFailed": ErrorDoc(
         422,
         "`validation_failed` with one `{field, message}` per problem in `details`; "
-        "`invalid_option` / `too_many_choices` for a ballot",
+        "`invalid_option` / `too_many_choices` / `wrong_rank_count` / `wrong_ballot` for a ballot",
     ),
     "RateLimited": ErrorDoc(
         429,

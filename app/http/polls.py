@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json, text
 
@@ -15,7 +15,7 @@ from app.polls import export, service
 from app.polls.replies import ClosedPoll, Poll, PollList, PollView, Results, VoteReceipt
 from app.polls.schemas import Countdown, CreatePoll, PatchPoll
 from app.tokens import Principal
-from app.votes import MAX_OPTION_ID
+from app.votes import MAX_OPTION_ID, MAX_RATING
 
 bp = Blueprint("polls", url_prefix="/polls")
 never_cached(bp)
@@ -62,12 +62,28 @@ class ListQuery(PageQuery):
 
 
 class VoteBody(BaseModel):
-    """Documentation of the ballot (app.votes.ballot_of checks it, for WebSocket too)."""
+    """A choice or ranking ballot (a ranking's ids in order, first choice first). The
+    name is the one this body had before ratings: generated clients keep working.
+    Other properties are ignored, as they always were, but `rating` (one or the other)."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["rating"]}})
 
     option_ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_OPTION_ID)]],
         Field(min_length=1, json_schema_extra={"uniqueItems": True}),
     ]
+
+
+class RatingVote(BaseModel):
+    """A rating poll's ballot."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["option_ids"]}})
+
+    rating: Annotated[int, Field(ge=1, le=MAX_RATING, description="1..the poll's scale")]
+
+
+class AnyBallot(RootModel[VoteBody | RatingVote]):
+    """Documentation of the ballot (app.votes.ballot_of checks it, for WebSocket too)."""
 
 
 @bp.post("")
@@ -407,15 +423,13 @@ async def ballots_csv(request: Request, poll_id: str, principal: Principal) -> N
     "vote",
     "Vote (same rules as the WebSocket VOTE)",
     reply=VoteReceipt,
-    body=VoteBody,
+    body=AnyBallot,
     errors=(403, 404, 409),
     secured=True,
 )
 async def vote(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     body = json_object(request)
     result = await request.app.ctx.votes.cast(
-        principal=principal,
-        poll_id=service.parse_poll_id(poll_id),
-        option_ids=body.get("option_ids"),
+        principal=principal, poll_id=service.parse_poll_id(poll_id), body=body
     )
     return json({"status": result.status, "seq": result.seq})

@@ -21,7 +21,7 @@
 --       then pairs: user id, ballot
 -- Returns the number of voters whose ballot changed, or {'err', code} with code
 -- no_state, verified (already, under this run: nothing done) or moved (read again).
-local m = redis.call('HMGET', KEYS[1], 'status', 'run')
+local m = redis.call('HMGET', KEYS[1], 'status', 'run', 'kind')
 if not m[1] then return {'err', 'no_state'} end
 local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
 if m[2] == run then return {'err', 'verified'} end
@@ -33,10 +33,10 @@ for i = 6, #ARGV, 2 do
   local prev = redis.call('HGET', KEYS[2], uid)
   if prev ~= ballot then
     if prev then
-      for id in string.gmatch(prev, '[^,]+') do redis.call('HINCRBY', KEYS[3], id, -1) end
+      for _, f in ipairs(kind_marks(m[3], prev)) do redis.call('HINCRBY', KEYS[3], f, -1) end
     end
     redis.call('HSET', KEYS[2], uid, ballot)
-    for id in string.gmatch(ballot, '[^,]+') do redis.call('HINCRBY', KEYS[3], id, 1) end
+    for _, f in ipairs(kind_marks(m[3], ballot)) do redis.call('HINCRBY', KEYS[3], f, 1) end
     changed = changed + 1
   end
 end
@@ -53,9 +53,6 @@ if ARGV[3] ~= '0' and m[1] ~= 'closed' then
 end
 redis.call('HSET', KEYS[1], 'run', run)
 
-local flat = redis.call('HGETALL', KEYS[3])
-local parts = {}
-for i = 1, #flat, 2 do parts[#parts + 1] = '"' .. flat[i] .. '":' .. flat[i + 1] end
-redis.call('PUBLISH', ARGV[5], '{"type":"RESULTS","poll_id":' .. ARGV[4] .. ',"seq":' .. seq ..
-           ',"total":' .. redis.call('HLEN', KEYS[2]) .. ',"counts":{' .. table.concat(parts, ',') .. '}}')
+redis.call('PUBLISH', ARGV[5],
+           results_message(KEYS[3], ARGV[4], seq, redis.call('HLEN', KEYS[2])))
 return changed

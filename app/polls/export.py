@@ -1,9 +1,11 @@
 """A poll's results and ballots as CSV, for its owner (`GET /polls/{id}/results.csv`,
 `GET /polls/{id}/ballots.csv`) and for operators (`python -m app.admin export`).
 
-Results, one row per option in position order: `option_id, label, position, count`,
-the counts as the service serves them (live from Redis, or the stored final counts of
-a finalized poll). Ballots, one row per voter, from the database, in seq order:
+Results, one row per option in position order (a rating: per value, 1 first):
+`option_id, label, position, count, points, average`, the counts as the service
+serves them (live from Redis, or the stored final counts of a finalized poll); what
+each column means for each kind is in app/kinds/ and docs/protocol.md. Ballots, one
+row per voter, from the database, in seq order:
 `user_id, option_ids, seq, cast_at`; `option_ids` is the ballot's sorted option ids
 joined by commas (one quoted CSV field), `seq` the poll's seq when the ballot was
 cast or last changed, `cast_at` ISO 8601 UTC. The database has the ballots the
@@ -32,11 +34,12 @@ from redis.asyncio import Redis
 from tortoise.expressions import Q
 
 from app.errors import Conflict
+from app.kinds import RESULT_COLUMNS as RESULT_COLUMNS
+from app.kinds import PollText, kind_of, shape_of
 from app.polls.service import current_tally, find_owned_poll, find_poll
 from app.tokens import Principal
 from models import Ballot, Poll, PollOption, PollStatus
 
-RESULT_COLUMNS = ("option_id", "label", "position", "count")
 BALLOT_COLUMNS = ("user_id", "option_ids", "seq", "cast_at")
 BALLOT_PAGE = 1000
 CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -69,9 +72,15 @@ async def poll_result_rows(*, redis: Redis, poll: Poll) -> list[Row]:
     """The one place a poll's result rows are built (its own export and its session's);
     a draft's options count 0."""
     tally = await current_tally(redis, poll)
-    counts = tally.counts if tally is not None else {}
     options = await PollOption.filter(poll_id=poll.id).order_by("position")
-    return [(o.id, o.label, o.position, counts.get(o.id, 0)) for o in options]
+    text = PollText(
+        shape=shape_of(poll, [o.id for o in options]),
+        labels=tuple(o.label for o in options),
+        low_label=poll.low_label,
+        high_label=poll.high_label,
+    )
+    counts, total = (tally.counts, tally.total) if tally is not None else ({}, 0)
+    return kind_of(text.shape.kind).result_rows(text, counts, total)
 
 
 async def result_rows(*, redis: Redis, poll_id: int) -> list[Row]:

@@ -17,8 +17,9 @@ from app.polls.codes import ALPHABET
 
 Id = Annotated[int, Field(ge=1)]
 Count = Annotated[int, Field(ge=0)]
-# The counts object's keys: option ids written as JSON object keys.
-OptionKey = Annotated[str, Field(pattern=r"^[1-9][0-9]*$")]
+# The counts object's keys, the poll's kind's count fields (app/kinds/): an option id
+# (single, multiple), a value (rating), an option id and a place, "12:1" (ranking).
+CountKey = Annotated[str, Field(pattern=r"^[1-9][0-9]*(:[1-9][0-9]*)?$")]
 
 
 class Reply(BaseModel):
@@ -38,8 +39,11 @@ class Poll(Reply):
     id: Id
     code: Annotated[str, Field(pattern=f"^[{ALPHABET}]{{6}}$")]
     question: str
-    kind: Literal["single", "multiple"]
+    kind: Literal["single", "multiple", "rating", "ranking"]
     max_choices: Id
+    scale: Annotated[int, Field(ge=2, description="a rating's values are 1..scale")] | None
+    low_label: str | None
+    high_label: str | None
     options: list[PollOption]
     allow_change: bool
     results_visibility: Literal["live", "after_close", "owner_only", "after_vote"]
@@ -56,14 +60,16 @@ class Poll(Reply):
 
 
 class Results(Reply):
-    """A tally: `total` ballots, `counts` per option id (every option, zeros included);
-    `seq` grows by one with every accepted or changed ballot."""
+    """A tally: `total` ballots, `counts` per count field of the poll's kind (every
+    field, zeros included): per option id (single, multiple), per value (rating), per
+    option id and place, "12:1" (ranking); `seq` grows by one with every accepted or
+    changed ballot."""
 
     poll_id: Id
     status: Literal["open", "closed"]
     seq: Count
     total: Count
-    counts: dict[OptionKey, Count]
+    counts: dict[CountKey, Count]
 
 
 class PollView(Reply):

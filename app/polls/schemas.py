@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from app.kinds import Shape, kind_of
+from app.kinds.rating import SCALE_MAX, SCALE_MIN
 from models import Poll, PollOption
 
 MAX_OPTIONS = 20
@@ -19,6 +21,9 @@ MAX_OPTIONS = 20
 # `\S`: blank text strips to "" and fails min_length; the pattern says so in the schema.
 Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Question = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+EndLabel = Annotated[
+    str, Field(min_length=1, max_length=60, pattern=r"\S", description="a rating's end, in words")
+]
 Options = Annotated[
     list[Label],
     Field(
@@ -37,18 +42,28 @@ class PollFields(BaseModel):
 
     question: Question | None = None
     options: Options | None = None
-    kind: Literal["single", "multiple"] | None = None
+    kind: Literal["single", "multiple", "rating", "ranking"] | None = None
     max_choices: (
         Annotated[
             int,
             Field(
                 ge=1,
                 le=MAX_OPTIONS,
-                description="1 for a single-choice poll; at most the number of options",
+                description="1 for single choice and rating; at most the number of options; "
+                "a ranking's k: how many options each voter orders (2 or more)",
             ),
         ]
         | None
     ) = None
+    scale: (
+        Annotated[
+            int,
+            Field(ge=SCALE_MIN, le=SCALE_MAX, description="a rating's values are 1..scale"),
+        ]
+        | None
+    ) = None
+    low_label: EndLabel | None = None
+    high_label: EndLabel | None = None
     allow_change: bool | None = None
     results_visibility: Literal["live", "after_close", "owner_only", "after_vote"] | None = None
     require_account: bool | None = None
@@ -60,7 +75,7 @@ class PollFields(BaseModel):
         | None
     ) = None
 
-    @field_validator("max_choices", mode="before")
+    @field_validator("max_choices", "scale", mode="before")
     @classmethod
     def _integral(cls, value: Any) -> Any:
         """JSON has one number type: 3.0 is the integer 3 (JSON Schema says so too),
@@ -90,7 +105,8 @@ class PollFields(BaseModel):
 
 class CreatePoll(PollFields):
     question: Question
-    options: Options
+    # Required but for a rating, which has none (app/kinds/ checks per kind).
+    options: Options | None = None
     status: Literal["open", "draft"] = "open"
 
 
@@ -136,12 +152,13 @@ class Countdown(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """A consistent snapshot of a poll's live counts."""
+    """A consistent snapshot of a poll's live counts: count field -> number (what the
+    fields are is the poll's kind's, app/kinds/)."""
 
     poll_id: int
     seq: int
     total: int
-    counts: dict[int, int]
+    counts: dict[str, int]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -197,6 +214,9 @@ def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
         "question": poll.question,
         "kind": str(poll.kind),
         "max_choices": poll.max_choices,
+        "scale": poll.scale,
+        "low_label": poll.low_label,
+        "high_label": poll.high_label,
         "options": [
             {"id": o.id, "label": o.label, "position": o.position}
             for o in sorted(options, key=lambda o: o.position)
@@ -216,11 +236,12 @@ def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
     }
 
 
-def results_json(tally: Tally, status: str, option_ids: list[int]) -> dict[str, Any]:
+def results_json(tally: Tally, status: str, shape: Shape) -> dict[str, Any]:
+    """Every count field of the poll's kind, zeros included."""
     return {
         "poll_id": tally.poll_id,
         "status": status,
         "seq": tally.seq,
         "total": tally.total,
-        "counts": {str(oid): tally.counts.get(oid, 0) for oid in option_ids},
+        "counts": {f: tally.counts.get(f, 0) for f in kind_of(shape.kind).fields(shape)},
     }

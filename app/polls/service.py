@@ -26,8 +26,10 @@ from tortoise.transactions import in_transaction
 from app import keys, ratelimit
 from app.config import Settings
 from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
+from app.kinds import Rules, kind_of, shape_of
 from app.polls import codes, ids
 from app.polls.schemas import (
+    MAX_OPTIONS,
     Countdown,
     CreatePoll,
     PatchPoll,
@@ -110,16 +112,20 @@ async def find_owned_poll(*, principal: Principal, poll_id: int) -> Poll:
     return await _owned(poll_id, principal)
 
 
-def _check_choices(kind: str, max_choices: int | None, n_options: int) -> int:
-    if kind == "single":
-        if max_choices not in (None, 1):
-            raise invalid_field("max_choices", "a single-choice poll allows exactly 1 choice")
-        return 1
-    if max_choices is None:
-        return n_options
-    if max_choices > n_options:
-        raise invalid_field("max_choices", f"must be between 1 and {n_options}")
-    return max_choices
+def _rules(kind: str, sent: dict[str, Any], n_options: int) -> Rules:
+    """The poll's rules by its kind, or the 422 naming the field (app/kinds/)."""
+    rules = kind_of(kind)
+    if rules.has_options and n_options == 0:
+        raise invalid_field("options", f"a {kind} poll needs between 2 and {MAX_OPTIONS} options")
+    for field in END_LABELS:
+        if rules.has_options and sent.get(field) is not None:
+            raise invalid_field(field, "only a rating poll has end labels")
+    return rules.rules(
+        n_options=n_options, max_choices=sent.get("max_choices"), scale=sent.get("scale")
+    )
+
+
+END_LABELS = ("low_label", "high_label")
 
 
 def _require_registered(principal: Principal) -> None:
@@ -134,7 +140,7 @@ async def create_poll(
     within the account's creation bucket and its cap on polls."""
     _require_registered(principal)
     kind = body.kind or "single"
-    max_choices = _check_choices(kind, body.max_choices, len(body.options))
+    rules = _rules(kind, body.model_dump(), len(body.options or ()))
     await ratelimit.take(
         redis=redis, bucket=ratelimit.poll_create_bucket(settings, user_id=principal.user_id)
     )
@@ -156,7 +162,10 @@ async def create_poll(
                     code=code,
                     question=body.question,
                     kind=kind,
-                    max_choices=max_choices,
+                    max_choices=rules.max_choices,
+                    scale=rules.scale,
+                    low_label=body.low_label,
+                    high_label=body.high_label,
                     allow_change=bool(body.allow_change),
                     results_visibility=body.results_visibility or "live",
                     require_account=bool(body.require_account),
@@ -165,7 +174,7 @@ async def create_poll(
                     closes_at=body.closes_at,
                     opened_at=now if body.status == "open" else None,
                 )
-                for position, label in enumerate(body.options):
+                for position, label in enumerate(body.options or ()):
                     await PollOption.create(poll_id=poll.id, position=position, label=label)
             break
         except IntegrityError:
@@ -191,9 +200,12 @@ async def duplicate_poll(
     source = await _owned(poll_id, principal)
     body = CreatePoll(
         question=source.question,
-        options=[o.label for o in await _options(source)],
+        options=[o.label for o in await _options(source)] or None,
         kind=str(source.kind),  # type: ignore[arg-type]
         max_choices=source.max_choices,
+        scale=source.scale,
+        low_label=source.low_label,
+        high_label=source.high_label,
         allow_change=source.allow_change,
         results_visibility=str(source.results_visibility),  # type: ignore[arg-type]
         require_account=source.require_account,
@@ -288,7 +300,6 @@ async def current_tally(redis: Redis, poll: Poll) -> Tally | None:
 async def final_tally(poll: Poll) -> Tally:
     """The tally of a finalized poll from the database: counts stored at finalization,
     total and seq from its ballots (seq is the last ballot's, as Redis had it)."""
-    options = await PollOption.filter(poll_id=poll.id).values_list("id", "vote_count")
     stats = (
         await Ballot.filter(poll_id=poll.id).annotate(n=Count("id"), s=Max("seq")).values("n", "s")
     )
@@ -297,8 +308,14 @@ async def final_tally(poll: Poll) -> Tally:
         poll_id=poll.id,
         seq=max(int(row.get("s") or 0), await reset_floor(poll.id)),
         total=int(row.get("n") or 0),
-        counts={int(oid): int(n) for oid, n in options},
+        counts=poll.final_counts if poll.final_counts is not None else await _vote_counts(poll),
     )
+
+
+async def _vote_counts(poll: Poll) -> dict[str, int]:
+    """The final counts of a poll finalized before `final_counts` was kept: its options'."""
+    options = await PollOption.filter(poll_id=poll.id).values_list("id", "vote_count")
+    return {str(oid): int(n) for oid, n in options}
 
 
 async def _my_vote(redis: Redis, poll: Poll, user_id: int) -> list[int] | None:
@@ -320,7 +337,7 @@ async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[s
         mine = await _my_vote(redis, poll, principal.user_id)
     results = None
     if tally is not None and results_visible(poll, principal.user_id, status, voted=bool(mine)):
-        results = results_json(tally, status, [o.id for o in options])
+        results = results_json(tally, status, shape_of(poll, [o.id for o in options]))
     return {"poll": poll_json(poll, options), "results": results, "my_vote": mine}
 
 
@@ -336,17 +353,29 @@ async def patch_poll(
             raise invalid_field(field, "may not be null")
     if poll.status != PollStatus.DRAFT:
         return await relabel_poll(redis=redis, poll=poll, body=body, sent=set(sent))
-    options = await _options(poll)
-    n_options = len(body.options) if body.options is not None else len(options)
     kind = body.kind or str(poll.kind)
-    # An unsent max_choices keeps a multiple poll's value (checked against the new
-    # options) and means "default" otherwise.
-    kept = poll.max_choices if kind == "multiple" and poll.kind == "multiple" else None
-    poll.max_choices = _check_choices(kind, sent.get("max_choices", kept), n_options)
+    has_options = kind_of(kind).has_options
+    options = await _options(poll) if has_options else []
+    n_options = len(body.options) if body.options is not None else len(options)
+    # Unsent rules keep the poll's values while its kind stays (max_choices checked
+    # against the new options) and mean "default" once it changes; a rating's end
+    # labels go with its kind.
+    same = kind == poll.kind
+    kept = {
+        "max_choices": poll.max_choices if same and kind in ("multiple", "ranking") else None,
+        "scale": poll.scale if same else None,
+        **{f: getattr(poll, f) if same else None for f in END_LABELS},
+    }
+    rules = _rules(kind, {**kept, **sent}, n_options)
+    poll.max_choices, poll.scale = rules.max_choices, rules.scale
+    if has_options:
+        poll.low_label = poll.high_label = None
     async with in_transaction():
         for field in (
             "question",
             "kind",
+            "low_label",
+            "high_label",
             "allow_change",
             "results_visibility",
             "require_account",
@@ -356,21 +385,21 @@ async def patch_poll(
             if field in sent:
                 setattr(poll, field, sent[field])
         await poll.save()
-        if body.options is not None:
+        if body.options is not None or not has_options:
             await PollOption.filter(poll_id=poll.id).delete()
-            for position, label in enumerate(body.options):
+            for position, label in enumerate(body.options or ()):
                 await PollOption.create(poll_id=poll.id, position=position, label=label)
     return poll_json(poll, await _options(poll))
 
 
-RELABEL_FIELDS = frozenset({"question", "options"})
+RELABEL_FIELDS = frozenset({"question", "options", *END_LABELS})
 
 
 async def relabel_poll(
     *, redis: Redis, poll: Poll, body: PatchPoll, sent: set[str]
 ) -> dict[str, Any]:
-    """Fix the wording of a poll people may have voted on: the question, and each
-    option's label in position order. What a ballot means (option ids, their number
+    """Fix the wording of a poll people may have voted on: the question, each option's
+    label in position order, a rating's end labels. What a ballot means (option ids, their number
     and order, the rules of voting) stays, so no ballot or count changes; the rooms
     get POLL_UPDATED with the new words. Any other field is 409, as every edit of a
     non-draft was before."""
@@ -379,6 +408,9 @@ async def relabel_poll(
             "only the question and the option labels may change once a poll is open",
             code="poll_not_open",
         )
+    for field in END_LABELS:
+        if field in sent and kind_of(str(poll.kind)).has_options:
+            raise invalid_field(field, "only a rating poll has end labels")
     options = await _options(poll)
     if body.options is not None and len(body.options) != len(options):
         raise invalid_field(
@@ -386,8 +418,9 @@ async def relabel_poll(
             f"must have exactly {len(options)} labels, one for each option in position order",
         )
     async with in_transaction():
-        if body.question is not None:
-            await Poll.filter(id=poll.id).update(question=body.question)
+        words = {f: getattr(body, f) for f in ("question", *END_LABELS) if f in sent}
+        if words:
+            await Poll.filter(id=poll.id).update(**words)
         for option, label in zip(options, body.options or (), strict=False):
             if label != option.label:
                 await PollOption.filter(id=option.id).update(label=label)
@@ -434,7 +467,7 @@ async def close_poll(
         options = await _options(poll)
         tally = await current_tally(redis, poll)
         assert tally is not None
-        results = results_json(tally, "closed", [o.id for o in options])
+        results = results_json(tally, "closed", shape_of(poll, [o.id for o in options]))
         return {"poll": poll_json(poll, options), "results": results}
     async with status_lock(redis, poll.id):  # a reopen is not half done meanwhile
         closed = await close_state(redis, poll.id)
@@ -449,7 +482,7 @@ async def close_poll(
         )
     poll = await Poll.get(id=poll.id)
     options = await _options(poll)
-    results = results_json(closed.tally, "closed", [o.id for o in options])
+    results = results_json(closed.tally, "closed", shape_of(poll, [o.id for o in options]))
     if changed:
         await publish_poll_update(redis, poll, options, tally=closed.tally)
         log.info("poll closed", extra={"poll_id": poll.id, "total": closed.tally.total})
@@ -514,21 +547,24 @@ async def reset_results(*, redis: Redis, principal: Principal, poll_id: int) -> 
                 by_id=principal.user_id,
                 reset_at=datetime.now(UTC),
                 ballots=before.total,
-                counts={str(k): v for k, v in before.counts.items()},
+                counts=before.counts,
                 seq=seq,
                 using_db=conn,
             )
             await Ballot.filter(poll_id=poll.id).using_db(conn).delete()
             await PollOption.filter(poll_id=poll.id).using_db(conn).update(vote_count=0)
+            await Poll.filter(id=poll.id).using_db(conn).update(final_counts={})
         # A finalized poll may keep its Redis state: the next read rebuilds it, zeroed.
         await drop_state(redis, poll.id)
     log.info("poll results reset", extra={"poll_id": poll.id, "ballots": before.total})
     options = await _options(poll)
-    tally = Tally(poll_id=poll.id, seq=seq, total=0, counts={o.id: 0 for o in options})
+    tally = Tally(poll_id=poll.id, seq=seq, total=0, counts={})
     await publish_poll_update(redis, locked, options, tally=tally)
     return {
         "poll": poll_json(locked, options),
-        "results": results_json(tally, effective_status(locked), [o.id for o in options]),
+        "results": results_json(
+            tally, effective_status(locked), shape_of(poll, [o.id for o in options])
+        ),
     }
 
 
@@ -570,7 +606,7 @@ async def poll_results(*, redis: Redis, principal: Principal, poll_id: int) -> d
         raise Conflict("a draft has no results", code="poll_not_open")
     tally = await current_tally(redis, poll)
     assert tally is not None
-    return results_json(tally, status, [o.id for o in await _options(poll)])
+    return results_json(tally, status, shape_of(poll, [o.id for o in await _options(poll)]))
 
 
 async def set_results_hidden(
@@ -658,5 +694,7 @@ async def publish_poll_update(
     """Tell every process hosting the room; each masks results per member."""
     message: dict[str, Any] = {"type": "POLL_UPDATED", "poll": poll_json(poll, options)}
     if tally is not None:
-        message["results"] = results_json(tally, effective_status(poll), [o.id for o in options])
+        message["results"] = results_json(
+            tally, effective_status(poll), shape_of(poll, [o.id for o in options])
+        )
     await redis.publish(keys.channel(redis, poll.id), orjson.dumps(message))

@@ -34,6 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app import keys
 from app.errors import Unavailable
+from app.kinds import kind_of, shape_of
 from app.polls.schemas import Tally
 from app.redis_batch import SERVER_RUN, RedisBatch
 from app.scripts import CLOSE, COUNTDOWN, RECOUNT, REOPEN, RETIRE, SNAPSHOT, VERIFY
@@ -60,6 +61,7 @@ def _ms(poll_time: datetime | None) -> int:
 
 
 def meta_fields(poll: Poll, option_ids: list[int], run: str) -> dict[str, str | int]:
+    shape = shape_of(poll, option_ids)
     return {
         "status": str(poll.status),
         "kind": str(poll.kind),
@@ -70,7 +72,8 @@ def meta_fields(poll: Poll, option_ids: list[int], run: str) -> dict[str, str | 
         "owner_id": poll.owner_id,  # type: ignore[attr-defined]
         "closes_at_ms": _ms(poll.closes_at),
         "closed_at_ms": _ms(poll.closed_at) if poll.status == PollStatus.CLOSED else 0,
-        "options": "," + ",".join(str(i) for i in option_ids) + ",",
+        # What a ballot may name (option ids; a rating's values), for substring checks.
+        "options": "," + ",".join(kind_of(shape.kind).values(shape)) + ",",
         "code": poll.code,
         "run": run,
     }
@@ -100,12 +103,11 @@ async def write_state(
     # the run the writes began on, which is never the run of a server that missed them.
     run = await server_run(redis)
     rows = await Ballot.filter(poll_id=poll_id).values_list("user_id", "option_ids", "seq")
-    counts: Counter[int] = Counter({oid: 0 for oid in option_ids})
-    max_seq = await reset_floor(poll_id)
-    for _, ballot, seq in rows:
-        for oid in str(ballot).split(","):
-            counts[int(oid)] += 1
-        max_seq = max(max_seq, int(seq))
+    shape = shape_of(poll, option_ids)
+    kind = kind_of(shape.kind)
+    counts = Counter(dict.fromkeys(kind.fields(shape), 0))
+    counts.update(kind.count((str(ballot), 1) for _, ballot, _ in rows))
+    max_seq = max([await reset_floor(poll_id), *(int(seq) for _, _, seq in rows)])
     seq = max_seq if fresh and not rows else max_seq + SEQ_REBUILD_MARGIN
 
     pipe = redis.pipeline(transaction=False)
@@ -113,7 +115,7 @@ async def write_state(
     for i in range(0, len(rows), CHUNK):
         chunk = rows[i : i + CHUNK]
         pipe.hset(keys.voters(poll_id), mapping={str(u): str(b) for u, b, _ in chunk})
-    pipe.hset(keys.counts(poll_id), mapping={str(k): v for k, v in counts.items()})
+    pipe.hset(keys.counts(poll_id), mapping=dict(counts))
     # SET ... GT is Redis 7; a max via Lua-free read-compare is enough under the lock.
     pipe.get(keys.seq(poll_id))
     results = await pipe.execute()
@@ -264,7 +266,7 @@ def results_message(tally: Tally) -> bytes:
             "poll_id": tally.poll_id,
             "seq": tally.seq,
             "total": tally.total,
-            "counts": {str(k): v for k, v in tally.counts.items()},
+            "counts": tally.counts,
         }
     )
 
@@ -283,7 +285,7 @@ async def read_tally(redis: Redis, poll_id: int) -> Tally | None:
         poll_id=poll_id,
         seq=int(seq or 0),
         total=int(total),
-        counts={int(k): int(v) for k, v in counts.items()},
+        counts={str(k): int(v) for k, v in counts.items()},
     )
 
 
@@ -325,7 +327,7 @@ async def read_snapshot(
         poll_id=poll_id,
         seq=int(out[0]),
         total=int(out[1]),
-        counts={int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)},
+        counts={str(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)},
     )
     ballots = [[int(x) for x in b.split(",")] if b else None for b in out[3 : 3 + n]]
     return Snapshot(tally, ballots)
@@ -354,7 +356,7 @@ async def close_state(redis: Redis, poll_id: int) -> ClosedTally | str:
     if out[0] == "err":
         return str(out[1])
     flat = out[3:]
-    counts = {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+    counts = {str(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
     tally = Tally(poll_id=poll_id, seq=int(out[1]), total=int(out[2]), counts=counts)
     return ClosedTally(closed_at_ms=int(out[0]), tally=tally)
 

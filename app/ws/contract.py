@@ -35,6 +35,8 @@ ErrorCode = Literal[
     "already_voted",
     "invalid_option",
     "too_many_choices",
+    "wrong_rank_count",
+    "wrong_ballot",
     "account_required",
     "rate_limited",
     "internal_error",
@@ -194,9 +196,13 @@ class LeaveSession(Request):
 
 
 class Vote(Request):
+    """`option_ids` (a ranking's in order, first choice first), or a rating poll's
+    `rating`: one of the two."""
+
     type: Literal["VOTE"]
     poll_id: Id
-    option_ids: Annotated[list[Id], Field(min_length=1)]
+    option_ids: Annotated[list[Id], Field(min_length=1)] | None = None
+    rating: Annotated[int, Field(ge=1)] | None = None
 
 
 class Ping(Request):

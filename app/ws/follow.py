@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 from app import keys, metrics
 from app.clock import server_now_ms
 from app.errors import NotFound
+from app.kinds import Shape
 from app.poll_sessions import service as sessions
 from app.polls import service as polls
 from app.polls.schemas import results_json
@@ -410,10 +411,10 @@ class SessionRooms:
             read = await read_snapshots(self._redis, self._batch, room.poll_id, user_ids)
             if read is None and tally is not None:
                 read = [(user_ids, Snapshot(tally, await _stored_ballots(room.poll_id, user_ids)))]
-        option_ids = [o["id"] for o in poll["options"]]
+        shape = Shape.of_json(poll)
         views: dict[int, View] = {}
         for chunk, snapshot in read or []:
-            results = results_json(snapshot.tally, poll["status"], option_ids)
+            results = results_json(snapshot.tally, poll["status"], shape)
             for user_id, ballot in zip(chunk, snapshot.ballots, strict=True):
                 views[user_id] = (results, snapshot.tally.seq, ballot)
         return views

@@ -29,6 +29,7 @@ from app.clock import server_now_ms
 from app.context import AppContext
 from app.db import is_outage
 from app.errors import ApiError, Forbidden
+from app.kinds import Shape
 from app.polls import codes, ids, service
 from app.polls.schemas import Tally, results_json
 from app.polls.state import my_ballot, read_snapshot
@@ -216,7 +217,7 @@ class MessageHandler:
                 return False
             ref = _ref(message)
             poll_id = _poll_id(message)
-            ballot = ballot_of(message.get("option_ids"))
+            ballot = ballot_of(message)
         except (orjson.JSONDecodeError, ApiError):
             return False
         assert poll_id is not None
@@ -268,9 +269,7 @@ class MessageHandler:
     async def vote(self, conn: Connection, message: dict[str, Any], ref: str | None) -> None:
         poll_id = _poll_id(message)
         assert poll_id is not None
-        result = await self.ctx.votes.cast(
-            principal=conn.principal, poll_id=poll_id, option_ids=message.get("option_ids")
-        )
+        result = await self.ctx.votes.cast(principal=conn.principal, poll_id=poll_id, body=message)
         self._ack(conn, ref, poll_id, result)
 
     def _ack(self, conn: Connection, ref: str | None, poll_id: int, result: VoteResult) -> None:
@@ -343,8 +342,7 @@ class MessageHandler:
             if tally is not None:
                 seq = tally.seq
                 if hub.member_sees(conn, room, voted=mine is not None):
-                    option_ids = [o["id"] for o in room.poll["options"]]
-                    results = results_json(tally, status, option_ids)
+                    results = results_json(tally, status, Shape.of_json(room.poll))
         self.reply(
             conn,
             {
