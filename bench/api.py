@@ -31,8 +31,27 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class PollRef:
+    """A poll the generator votes in. A rating's `option_ids` are its values 1..scale;
+    a ranking's `rank` is how many options a ballot orders."""
+
     id: int
     option_ids: tuple[int, ...]
+    kind: str = "single"
+    rank: int = 0
+
+    def ballot(self, pos: int) -> tuple[bytes, tuple[str, ...]]:
+        """The VOTE's ballot field(s) for the `pos`-th choice, and the counts fields it
+        marks (docs/protocol.md, kinds): a ranking orders k options from `pos` on."""
+        if self.kind == "rating":
+            value = self.option_ids[pos]
+            return b'"rating":%d' % value, (str(value),)
+        if self.kind == "ranking":
+            n = len(self.option_ids)
+            order = [self.option_ids[(pos + i) % n] for i in range(self.rank)]
+            ids = ",".join(map(str, order)).encode()
+            return b'"option_ids":[%s]' % ids, tuple(f"{o}:{p}" for p, o in enumerate(order, 1))
+        opt = self.option_ids[pos]
+        return b'"option_ids":[%d]' % opt, (str(opt),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +60,7 @@ class Results:
     status: str
     seq: int
     total: int
-    counts: dict[int, int]
+    counts: dict[str, int]
 
 
 class Api:
@@ -117,21 +136,31 @@ class Api:
         options: int = 4,
         allow_change: bool = False,
         question: str = "bench",
+        kind: str = "single",
         **extra: Any,
     ) -> PollRef:
-        body = {
+        """A poll of `kind`: a rating has `options` values (its scale), a ranking orders
+        all but one of its `options`."""
+        body: dict[str, Any] = {
             "question": question,
-            "options": [f"option {i + 1}" for i in range(options)],
             "allow_change": allow_change,
             "results_visibility": "live",
             **extra,
         }
+        if kind == "rating":
+            body.update(kind=kind, scale=options)
+        else:
+            body["options"] = [f"option {i + 1}" for i in range(options)]
+        if kind == "ranking":
+            body.update(kind=kind, max_choices=options - 1)
         r = await self._post("/polls", body, owner.token)
         if r.status_code != 201:
             raise ApiError("POST /polls", r)
         poll = r.json()
+        if kind == "rating":
+            return PollRef(int(poll["id"]), tuple(range(1, options + 1)), kind)
         ids = tuple(int(o["id"]) for o in sorted(poll["options"], key=lambda o: o["position"]))
-        return PollRef(int(poll["id"]), ids)
+        return PollRef(int(poll["id"]), ids, kind, int(poll["max_choices"]))
 
     async def create_polls(self, owner: User, n: int, **kw: Any) -> list[PollRef]:
         sem = asyncio.Semaphore(min(self.concurrency, 8))
@@ -151,7 +180,7 @@ class Api:
         if r.status_code != 200:
             raise ApiError(f"GET /polls/{poll_id}/results", r)
         b = r.json()
-        counts = {int(k): int(v) for k, v in (b.get("counts") or {}).items()}
+        counts = {str(k): int(v) for k, v in (b.get("counts") or {}).items()}
         return Results(int(b["poll_id"]), str(b["status"]), int(b["seq"]), int(b["total"]), counts)
 
     async def create_session(self, owner: User, poll_ids: list[int]) -> int:

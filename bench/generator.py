@@ -162,7 +162,7 @@ class Tally:
     """Distinct accepted ballots of this process's users, from their latest acks."""
 
     voters: dict[int, int] = field(default_factory=dict)  # poll id -> users
-    counts: dict[int, dict[int, int]] = field(default_factory=dict)  # poll -> option -> n
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)  # poll -> field -> n
 
 
 # ---- the worker process ---------------------------------------------------------------
@@ -185,8 +185,8 @@ class Gen:
         self.pending = 0
         self.all_sent = False
         self.drained: asyncio.Event = asyncio.Event()
-        # latest acked ballot per (poll, user): (seq, option ids)
-        self.final: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+        # latest acked ballot per (poll, user): (seq, the counts fields it marks)
+        self.final: dict[tuple[int, int], tuple[int, tuple[str, ...]]] = {}
         self.ref_base = (
             0  # refs of a schedule are ref_base + k: late replies of an earlier one are strays
         )
@@ -392,7 +392,7 @@ class Gen:
             raise RuntimeError("room mode: every socket must have joined one of the polls")
         last_ballot: dict[int, int] = {}  # client index -> option position (change mode)
         frames: list[bytes] = []
-        meta: list[tuple[int, int, tuple[int, ...]]] = []
+        meta: list[tuple[int, int, tuple[str, ...]]] = []
         for k in range(mine):
             c = clients[k % n]
             if spec.mode == "distinct":
@@ -406,14 +406,11 @@ class Gen:
                     rng.randrange(nopt) if prev is None else (prev + rng.randrange(1, nopt)) % nopt
                 )
                 last_ballot[k % n] = pos
-            opt = poll.option_ids[pos]
+            ballot, fields = poll.ballot(pos)
             frames.append(
-                c.frame(
-                    b'{"type":"VOTE","poll_id":%d,"option_ids":[%d],"ref":"%d"}'
-                    % (poll.id, opt, base + k)
-                )
+                c.frame(b'{"type":"VOTE","poll_id":%d,%s,"ref":"%d"}' % (poll.id, ballot, base + k))
             )
-            meta.append((poll.id, c.user_id, (opt,)))
+            meta.append((poll.id, c.user_id, fields))
         report = VoteReport(planned=mine)
 
         # No cyclic GC while the clock runs: a full collection over the sockets, the
@@ -452,7 +449,7 @@ class Gen:
                 report.last_ack = max(report.last_ack, ack)
                 if measured_from <= ack < measured_to:
                     report.in_window_acks += 1
-                poll_id, user_id, ballot = meta[k]
+                poll_id, user_id, marks = meta[k]
                 seq = self.ack_seq[k]
                 if seq > report.max_seq.get(poll_id, -1):
                     report.max_seq[poll_id] = seq
@@ -460,7 +457,7 @@ class Gen:
                     key = (poll_id, user_id)
                     latest = self.final.get(key)
                     if latest is None or latest[0] < seq:
-                        self.final[key] = (seq, ballot)
+                        self.final[key] = (seq, marks)
                     if spec.keep_votes:
                         report.votes.append((sched, poll_id, seq))
                     if spec.keep_acks and status == "accepted":

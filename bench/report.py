@@ -106,6 +106,15 @@ COLUMNS["next"] = COLUMNS["reveal"] = [
     ("other_cpu_pct", "other CPU %", ""),
 ]
 COLUMNS["fanout-large"] = COLUMNS["rooms"] = COLUMNS["fanout"]
+COLUMNS["kinds"] = [
+    *COLUMNS["knee"][:5],
+    ("results_p50_ms", "RESULTS p50", "lower"),
+    ("results_p99_ms", "RESULTS p99", "lower"),
+    ("members_reached_final", "reached", "higher"),
+    ("server_cpu_us_per_vote", "srv us/vote", "lower"),
+    ("redis_cpu_us_per_vote", "redis us/vote", "lower"),
+    ("other_cpu_pct", "other CPU %", ""),
+]
 
 
 def _fmt(v: Any) -> str:

@@ -571,26 +571,32 @@ async def acks(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
 
 
 async def ack_step(
-    ctx: Ctx, pool: GenPool, res: ScenarioResult, rate: int, all_polls: list[int]
+    ctx: Ctx,
+    pool: GenPool,
+    res: ScenarioResult,
+    rate: int,
+    all_polls: list[int],
+    kind: str = "single",
 ) -> dict[str, Any]:
     """One open-loop schedule of distinct votes at `rate` on fresh polls; the row."""
     s = ctx.scale
     total = round(rate * (s.warmup_s + s.duration_s))
     polls = await ctx.api.create_polls(
-        ctx.owner, polls_needed(total, pool.procs, s.ack_sockets), options=4
+        ctx.owner, polls_needed(total, pool.procs, s.ack_sockets), options=4, kind=kind
     )
     all_polls += [p.id for p in polls]
     meter = Meter(ctx, pool)
     await meter.start()
     votes, _ = await run_votes(ctx, pool, polls, rate, mode="distinct")
     usage = meter.stop()
-    row = {"label": f"{rate}/s", **votes.row(rate, s.duration_s)}
+    label = f"{rate}/s" if kind == "single" else f"{kind} {rate}/s"
+    row = {"label": label, "kind": kind, **votes.row(rate, s.duration_s)}
     row.update(usage.per(votes.ok, "vote"))
     row.update(usage.summary())
     res.rows.append(row)
     res.checks.append(protocol_check(votes, f"{rate}/s"))
     ctx.log(
-        f"  {rate:>6}/s: achieved {row['achieved_rate']:.0f}/s p50 {row['ack_p50_ms']} ms "
+        f"  {label:>14}: achieved {row['achieved_rate']:.0f}/s p50 {row['ack_p50_ms']} ms "
         f"p99 {row['ack_p99_ms']} ms max {row['ack_max_ms']} ms errors {row['errors']} "
         f"server {row['server_cpu_us_per_vote']} us/vote"
     )
@@ -598,13 +604,8 @@ async def ack_step(
     return row
 
 
-async def knee(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
-    """The highest rate whose p99 ack stays within `knee_p99_ms` with the rate sustained:
-    grow by half until a step fails, then bisect between the last pass and the first
-    failure down to `knee_resolution` of the rate. Fixed steps only tell on which side
-    of a step each target falls; this finds where each one tips over."""
-    s = ctx.scale
-    res.params = {
+def knee_params(s: Scale) -> dict[str, Any]:
+    return {
         "p99_ms_at_most": s.knee_p99_ms,
         "sustained_at_least": s.knee_sustained,
         "start": s.knee_start,
@@ -614,11 +615,21 @@ async def knee(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         "warmup_s": s.warmup_s,
         "duration_s": s.duration_s,
     }
-    await connect(ctx, pool, await ctx.users.get(s.ack_sockets), [])
-    all_polls: list[int] = []
+
+
+async def knee_search(
+    ctx: Ctx, pool: GenPool, res: ScenarioResult, all_polls: list[int], kind: str = "single"
+) -> dict[str, Any]:
+    """The highest rate whose p99 ack stays within `knee_p99_ms` with the rate sustained:
+    grow by half until a step fails, then bisect between the last pass and the first
+    failure down to `knee_resolution` of the rate. Fixed steps only tell on which side
+    of a step each target falls; this finds where each one tips over. Returns (and
+    appends) the knee's row; each probed step has its own."""
+    s = ctx.scale
+    steps = len(res.rows)
 
     async def passes(rate: int) -> bool:
-        row = await ack_step(ctx, pool, res, rate, all_polls)
+        row = await ack_step(ctx, pool, res, rate, all_polls, kind)
         ok = bool(
             row["errors"] == 0
             and row["achieved_rate"] >= s.knee_sustained * rate
@@ -646,15 +657,25 @@ async def knee(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
             lo = mid
         else:
             hi = mid
-    res.rows.append(
-        {
-            "label": "knee",
-            "knee_rate": lo,
-            "first_failing_rate": hi or None,
-            "steps": len(res.rows),
-        }
+    row = {
+        "label": "knee" if kind == "single" else f"{kind} knee",
+        "kind": kind,
+        "knee_rate": lo,
+        "first_failing_rate": hi or None,
+        "steps": len(res.rows) - steps,
+    }
+    res.rows.append(row)
+    ctx.log(
+        f"  {row['label']}: {lo}/s (p99 <= {s.knee_p99_ms} ms); first failing step {hi or '-'}/s"
     )
-    ctx.log(f"  knee: {lo}/s (p99 <= {s.knee_p99_ms} ms); first failing step {hi or '-'}/s")
+    return row
+
+
+async def knee(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+    res.params = knee_params(ctx.scale)
+    await connect(ctx, pool, await ctx.users.get(ctx.scale.ack_sockets), [])
+    all_polls: list[int] = []
+    await knee_search(ctx, pool, res, all_polls)
     res.checks += await check_polls(ctx, all_polls, await tally(pool))
     await close_polls(ctx, all_polls)
 
@@ -1336,6 +1357,52 @@ async def follow_reveal(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
 
 Scenario = Callable[[Ctx, GenPool, ScenarioResult], Awaitable[None]]
 
+# ---- 11. question kinds side by side ------------------------------------------------------
+
+KINDS = ("single", "rating", "ranking")
+KIND_GOAL = 0.8  # issue #21: each kind's acks/s within 20% of choice's
+
+
+async def kinds(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
+    """Each kind's acks knee, then one room's vote -> RESULTS latency per kind, choice
+    first, in the same run: a kind costs only what its ballot costs in the vote script
+    (kinds.lua) and its counts in the RESULTS frame. A rating has 4 values, a ranking
+    orders 3 of 4 options (3 count fields per ballot, 12 in the frame)."""
+    if ctx.target.name != "livepolls":
+        res.skipped = "no rating or ranking polls on this target"
+        return
+    s = ctx.scale
+    members, rate = s.fanout_members, s.fanout_rates[-1]
+    res.params = {**knee_params(s), "kinds": KINDS, "room_members": members, "room_rate": rate}
+    await connect(ctx, pool, await ctx.users.get(s.ack_sockets), [])
+    all_polls: list[int] = []
+    knees = {k: (await knee_search(ctx, pool, res, all_polls, k))["knee_rate"] for k in KINDS}
+    res.checks += await check_polls(ctx, all_polls, await tally(pool))
+    await close_polls(ctx, all_polls)
+    await pool.call_all("close_all", {}, HoldReport)
+    for kind in KINDS:
+        poll = await ctx.api.create_poll(ctx.owner, options=4, allow_change=True, kind=kind)
+        users = await ctx.users.get(members)
+        conn = await connect(ctx, pool, users, [poll.id], sample=s.fanout_sample)
+        res.checks.append(
+            Check(f"{kind}: all members joined", conn.joined == members, f"{conn.joined}")
+        )
+        label = f"{kind}: {members} members @ {rate}/s"
+        await fanout_step(ctx, pool, res, [poll], rate, members, "change", label)
+        res.checks += await check_polls(ctx, [poll.id], await tally(pool))
+        await close_polls(ctx, [poll.id])
+        await pool.call_all("close_all", {}, HoldReport)
+    for kind in KINDS[1:]:
+        ratio = knees[kind] / knees["single"] if knees["single"] else 0.0
+        res.checks.append(
+            Check(
+                f"{kind} acks knee within {1 - KIND_GOAL:.0%} of single choice's",
+                ratio >= KIND_GOAL,
+                f"{knees[kind]}/s vs {knees['single']}/s ({ratio:.2f})",
+            )
+        )
+
+
 SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "acks": ("1. votes acked end to end (open loop, stepping rates)", acks),
     "knee": ("1b. the acks knee: highest rate with p99 ack within the goal", knee),
@@ -1348,6 +1415,7 @@ SCENARIOS: dict[str, tuple[str, Scenario]] = {
     "rooms": ("8. vote -> RESULTS, many small rooms at once", rooms),
     "next": ("9. a session's next reaching every member", follow_next),
     "reveal": ("10. a hidden poll's reveal reaching every member", follow_reveal),
+    "kinds": ("11. question kinds side by side: acks knee and one room's latency", kinds),
 }
 
 
