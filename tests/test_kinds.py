@@ -22,6 +22,7 @@ from tests.conftest import LiveServer, Person
 from tests.sync_redis import SyncRedis
 from tests.test_manage import error, finalize
 from tests.test_polls import create, poll_body
+from tests.test_reconcile import reconcile_now
 
 
 async def ballot(
@@ -330,3 +331,24 @@ async def test_a_session_export_mixes_kinds(
             [str(x), "X", "0", "1", "1", "2.0000"],
             [str(y), "Y", "1", "1", "2", "1.0000"],
         ]
+
+
+async def test_the_reconciler_repairs_a_rankings_counts(
+    client: httpx.AsyncClient, make_person: Any, live_server: LiveServer, redis: SyncRedis
+) -> None:
+    owner = await make_person()
+    poll = await create(client, owner, kind="ranking", options=["A", "B", "C"], max_choices=2)
+    a_, b_, c_ = [o["id"] for o in poll["options"]]
+    orders = [[a_, b_], [b_, c_], [c_, a_], [a_, c_]]
+    for order in orders:
+        assert await cast_ok(client, await make_person(guest=True), poll, {"option_ids": order})
+    good = ranking_counts(orders, [a_, b_, c_], 2)
+    await reconcile_now(live_server)  # the first full recount
+    counts = keys.counts(poll["id"])
+    # A field the poll cannot have, a missing one, and more marks than 4 voters x 2.
+    redis.hset(counts, f"{a_}:3", 1)
+    redis.hdel(counts, f"{b_}:2")
+    redis.hincrby(counts, f"{c_}:1", 5)
+    assert (await reconcile_now(live_server)).repaired == {poll["id"]: 3}
+    assert {k: int(v) for k, v in redis.hgetall(counts).items()} == good
+    assert (await results(client, owner, poll["id"]))["counts"] == good
