@@ -7,8 +7,6 @@ Expected counts are computed here from the ballots sent, never by app/kinds/.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections import Counter
 from typing import Any
 
@@ -20,6 +18,7 @@ from models import Ballot, Poll, PollOption, PollReset
 from tests.burst import db_ballots, drained, redis_ballots
 from tests.conftest import LiveServer, Person
 from tests.sync_redis import SyncRedis
+from tests.test_export import results_json, rows_of
 from tests.test_manage import error, finalize
 from tests.test_polls import create, poll_body
 from tests.test_reconcile import reconcile_now
@@ -37,17 +36,6 @@ async def cast_ok(
     r = await ballot(client, who, poll, body)
     assert r.status_code == 200, r.text
     return str(r.json()["status"])
-
-
-async def results(client: httpx.AsyncClient, owner: Person, poll_id: int) -> dict[str, Any]:
-    r = await client.get(f"/polls/{poll_id}/results", headers=owner.headers)
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-def csv_rows(r: httpx.Response) -> list[list[str]]:
-    assert r.status_code == 200, r.text
-    return list(csv.reader(io.StringIO(r.text)))
 
 
 def rating_counts(values: list[int], scale: int) -> dict[str, int]:
@@ -155,7 +143,7 @@ async def test_rating_ballots(client: httpx.AsyncClient, make_person: Any) -> No
 
     view = (await client.get(f"/polls/{poll['id']}", headers=c.headers)).json()
     assert view["my_vote"] == [1]
-    got = await results(client, owner, poll["id"])
+    got = await results_json(client, owner, poll["id"])
     assert got["counts"] == rating_counts([4, 2, 1], 4)
     assert (got["total"], got["seq"]) == (3, 4)
 
@@ -187,7 +175,7 @@ async def test_ranking_ballots(client: httpx.AsyncClient, make_person: Any) -> N
 
     view = (await client.get(f"/polls/{poll['id']}", headers=voters[1].headers)).json()
     assert view["my_vote"] == [a_, c_, d_]
-    got = await results(client, owner, poll["id"])
+    got = await results_json(client, owner, poll["id"])
     assert got["counts"] == ranking_counts(orders, [a_, b_, c_, d_], 3)
     assert got["total"] == 3
 
@@ -220,7 +208,7 @@ async def test_rating_is_rebuilt_finalized_exported_and_reset_exactly(
         assert await cast_ok(client, late, poll, {"rating": 3}) == "accepted"
         assert await cast_ok(client, voters[0], poll, {"rating": 5}) == "unchanged"
         values.append(3)
-        assert (await results(client, owner, poll["id"]))["counts"] == rating_counts(values, 5)
+        assert (await results_json(client, owner, poll["id"]))["counts"] == rating_counts(values, 5)
         await drained(redis, poll["id"])
         assert await db_ballots(poll["id"]) == redis_ballots(redis, poll["id"])
     finally:
@@ -234,10 +222,10 @@ async def test_rating_is_rebuilt_finalized_exported_and_reset_exactly(
     assert row.final_counts == rating_counts(values, 5)
     assert not await PollOption.filter(poll_id=poll["id"]).exists()
     assert not redis.exists(keys.outbox(poll["id"]))
-    final = await results(client, owner, poll["id"])
+    final = await results_json(client, owner, poll["id"])
     assert (final["counts"], final["total"]) == (rating_counts(values, 5), 8)
 
-    rows = csv_rows(await client.get(f"/polls/{poll['id']}/results.csv", headers=owner.headers))
+    rows = rows_of(await client.get(f"/polls/{poll['id']}/results.csv", headers=owner.headers))
     average = f"{sum(values) / len(values):.4f}"  # 29 / 8
     assert rows == [
         ["option_id", "label", "position", "count", "points", "average"],
@@ -247,7 +235,7 @@ async def test_rating_is_rebuilt_finalized_exported_and_reset_exactly(
         ["4", "", "4", "2", "8", average],
         ["5", "'=Yes", "5", "3", "15", average],  # a formula-like label is neutralised
     ]
-    ballots = csv_rows(await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers))
+    ballots = rows_of(await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers))
     assert sorted(r[1] for r in ballots[1:]) == sorted(map(str, values))
 
     r = await client.post(f"/polls/{poll['id']}/reset", headers=owner.headers)
@@ -280,16 +268,16 @@ async def test_ranking_is_finalized_with_borda_points_and_exported(
     points = {rust: 2 + 1 + 1, go: 2 + 2 + 1 + 1 + 2, zig: 1 + 2, odin: 0}
     stored = dict(await PollOption.filter(poll_id=poll["id"]).values_list("id", "vote_count"))
     assert stored == points
-    assert (await results(client, owner, poll["id"]))["counts"] == expected
+    assert (await results_json(client, owner, poll["id"]))["counts"] == expected
 
-    rows = csv_rows(await client.get(f"/polls/{poll['id']}/results.csv", headers=owner.headers))
+    rows = rows_of(await client.get(f"/polls/{poll['id']}/results.csv", headers=owner.headers))
     assert rows[1:] == [
         [str(rust), "Rust", "0", "3", "4", f"{(1 + 2 + 2) / 3:.4f}"],
         [str(go), "Go", "1", "5", "8", f"{(1 + 1 + 2 + 2 + 1) / 5:.4f}"],
         [str(zig), "Zig", "2", "2", "3", f"{(2 + 1) / 2:.4f}"],
         [str(odin), "Odin", "3", "0", "0", ""],
     ]
-    ballots = csv_rows(await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers))
+    ballots = rows_of(await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers))
     # A ranking's ballot keeps its order (first choice first), not sorted ids.
     assert sorted(r[1] for r in ballots[1:]) == sorted(",".join(map(str, o)) for o in orders)
 
@@ -316,7 +304,7 @@ async def test_a_session_export_mixes_kinds(
     else:
         y, x = other["options"][1]["id"], other["options"][0]["id"]
         await cast_ok(client, voter, other, {"option_ids": [y, x]})
-    rows = csv_rows(
+    rows = rows_of(
         await client.get(f"/sessions/{r.json()['id']}/results.csv", headers=owner.headers)
     )
     mine = [row[4:] for row in rows[1:] if row[0] == str(other["id"])]
@@ -351,4 +339,4 @@ async def test_the_reconciler_repairs_a_rankings_counts(
     redis.hincrby(counts, f"{c_}:1", 5)
     assert (await reconcile_now(live_server)).repaired == {poll["id"]: 3}
     assert {k: int(v) for k, v in redis.hgetall(counts).items()} == good
-    assert (await results(client, owner, poll["id"]))["counts"] == good
+    assert (await results_json(client, owner, poll["id"]))["counts"] == good
