@@ -84,6 +84,8 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
     n = len(options) if isinstance(options, list) else None
     if isinstance(max_choices, float) and max_choices.is_integer():
         max_choices = int(max_choices)  # JSON's 3.0 is the integer 3
+    if partial and kind is None and (options is not None or max_choices is not None):
+        return False  # their rules are the stored poll's kind's (a rating has no options)
     if kind == "rating":
         if options is not None or max_choices not in (None, 1):
             return False

@@ -109,6 +109,16 @@ async def test_rating_rules_on_create_and_patch(
     assert (r.json()["low_label"], r.json()["high_label"]) == ("Awful", "Great")
     r = await client.patch(f"/polls/{labelled['id']}", json={"scale": 4}, headers=owner.headers)
     error(r, 409, "poll_not_open")
+    # null takes an end label away; it comes back for the duplicate below.
+    r = await client.patch(
+        f"/polls/{labelled['id']}", json={"high_label": None}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["low_label"], r.json()["high_label"]) == ("Awful", None)
+    r = await client.patch(
+        f"/polls/{labelled['id']}", json={"high_label": "Great"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
 
     # A duplicate keeps the kind and its rules.
     r = await client.post(f"/polls/{labelled['id']}/duplicate", headers=owner.headers)

@@ -173,6 +173,14 @@ async def test_patch_draft_only_and_by_owner(client: httpx.AsyncClient, make_per
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "max_choices"
     r = await client.patch(f"/polls/{draft['id']}", headers=owner.headers, json={"question": None})
     assert r.status_code == 422
+    # null clears what may be unset: a draft's closing time.
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    r = await client.patch(
+        f"/polls/{draft['id']}", headers=owner.headers, json={"closes_at": later}
+    )
+    assert r.status_code == 200 and r.json()["closes_at"] is not None, r.text
+    r = await client.patch(f"/polls/{draft['id']}", headers=owner.headers, json={"closes_at": None})
+    assert r.status_code == 200 and r.json()["closes_at"] is None, r.text
     live = await create(client, owner)
     # Once open only the wording may change (tests/test_manage.py): anything else is 409.
     r = await client.patch(f"/polls/{live['id']}", headers=owner.headers, json={"kind": "multiple"})

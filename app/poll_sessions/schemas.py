@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.polls.ids import MAX_POLL_ID
-from app.polls.schemas import iso, without_nulls
+from app.polls.schemas import iso, nulls_refused
 from models import Session
 
 MAX_POLLS = 100
@@ -56,7 +56,7 @@ class CreateSession(Body):
 
 
 class PatchSession(Body):
-    model_config = ConfigDict(json_schema_extra=without_nulls)
+    model_config = ConfigDict(json_schema_extra=nulls_refused())
 
     title: Title | None = None
     poll_ids: PollIds | None = None

@@ -6,6 +6,7 @@ client's typo surfaces as a 422 naming the field instead of a silently ignored o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -110,18 +111,29 @@ class CreatePoll(PollFields):
     status: Literal["open", "draft"] = "open"
 
 
-def without_nulls(schema: dict[str, Any]) -> None:
-    """PATCH refuses an explicit null (polls and sessions alike): drop the null
-    alternative pydantic writes for the optional fields."""
-    for prop in schema["properties"].values():
-        alternatives = [a for a in prop.pop("anyOf", ()) if a != {"type": "null"}]
-        if len(alternatives) == 1:
-            prop.update(alternatives[0])
-        prop.pop("default", None)
+# What a PATCH may set back to null: no end label, no closing time (a draft's).
+CLEARABLE = frozenset({"low_label", "high_label", "closes_at"})
+
+
+def nulls_refused(keep: frozenset[str] = frozenset()) -> Callable[[dict[str, Any]], None]:
+    """The schema hook of a PATCH body: it refuses an explicit null (polls and sessions
+    alike) but for the fields in `keep`, so the null alternative pydantic writes for the
+    optional fields is dropped from the others."""
+
+    def hook(schema: dict[str, Any]) -> None:
+        for name, prop in schema["properties"].items():
+            prop.pop("default", None)
+            if name in keep:
+                continue
+            alternatives = [a for a in prop.pop("anyOf", ()) if a != {"type": "null"}]
+            if len(alternatives) == 1:
+                prop.update(alternatives[0])
+
+    return hook
 
 
 class PatchPoll(PollFields):
-    model_config = ConfigDict(json_schema_extra=without_nulls)
+    model_config = ConfigDict(json_schema_extra=nulls_refused(CLEARABLE))
 
 
 COUNTDOWN_MIN_S, COUNTDOWN_MAX_S = 3, 86_400

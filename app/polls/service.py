@@ -29,6 +29,7 @@ from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
 from app.kinds import Rules, kind_of, shape_of
 from app.polls import codes, ids
 from app.polls.schemas import (
+    CLEARABLE,
     MAX_OPTIONS,
     Countdown,
     CreatePoll,
@@ -349,7 +350,7 @@ async def patch_poll(
     poll = await _owned(poll_id, principal)
     sent = body.model_dump(exclude_unset=True)
     for field, value in sent.items():
-        if value is None:
+        if value is None and field not in CLEARABLE:
             raise invalid_field(field, "may not be null")
     if poll.status != PollStatus.DRAFT:
         return await relabel_poll(redis=redis, poll=poll, body=body, sent=set(sent))
