@@ -60,3 +60,20 @@ export function normalizeCode(raw) {
   const code = String(raw || '').replace(/[\s-]/g, '').toUpperCase();
   return CODE_ALPHABET.test(code) ? code : null;
 }
+
+/**
+ * `num / den` with `digits` decimals, rounded half up from the integers themselves: an
+ * average shown from the counts is the same on every screen (no float drift).
+ */
+export function decimal(num, den, digits = 2) {
+  const scale = 10 ** digits;
+  const q = Math.floor((2 * num * scale + den) / (2 * den));
+  const frac = digits ? `.${String(q % scale).padStart(digits, '0')}` : '';
+  return `${Math.floor(q / scale)}${frac}`;
+}
+
+/** 1st, 2nd, 3rd, 4th… (places and scale ends are small numbers). */
+export function ordinal(n) {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return `${n}${(!teen && { 1: 'st', 2: 'nd', 3: 'rd' }[n % 10]) || 'th'}`;
+}

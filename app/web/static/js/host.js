@@ -199,8 +199,8 @@ function renderPresent() {
   if (p.qr.getAttribute('src') !== qr) p.qr.src = qr;
   // The room's screen in a tab of its own (signed in as this host: same storage).
   p.projector.href = `/present/${encodeURIComponent(poll.code)}`;
-  bigChart.setOptions(poll.options);
-  const counts = results ? results.counts : Object.fromEntries(poll.options.map((o) => [o.id, 0]));
+  bigChart.setPoll(poll);
+  const counts = results ? results.counts : {}; // none yet: every count is 0
   const total = results ? results.total : 0;
   bigChart.update(counts, total);
   setText(p.total, total);

@@ -1,7 +1,8 @@
 // "Manage this poll", under the host's presenter view (`#/poll/{id}`): what a host
 // does to one poll besides presenting it. A draft links to its editor; an open or
 // closed poll gets its wording fixed (PATCH /polls/{id} with the question and the
-// labels only: same number of answers, in order, so no ballot changes), its results
+// labels only: same number of answers, in order, so no ballot changes; which labels a
+// poll has is its kind's, kinds/index.js), its results
 // hidden or revealed, and its results and ballots downloaded as CSV; a closed poll is
 // reopened, or has its results reset after a confirmation.
 //
@@ -11,9 +12,11 @@
 // `download` (download.js with the same session), and calls `show(poll, results)` on
 // every render of the view.
 
+import { ApiError } from './api.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText } from './dom.js';
 import { busy, clearErrors, showErrors } from './forms.js';
+import { kindOf } from './kinds/index.js';
 
 export class PollManage {
   constructor({ call, download }) {
@@ -162,21 +165,7 @@ export class PollManage {
       'aria-describedby': 'pm-question-error',
     });
     question.value = poll.question;
-    const rows = poll.options.map((option, i) => {
-      const inputId = `pm-option-${i}`;
-      const input = h('input', {
-        id: inputId, type: 'text', maxlength: '200', autocomplete: 'off',
-        'data-field': `options[${i}]`, 'aria-describedby': `${inputId}-error`,
-      });
-      input.value = option.label;
-      return h(
-        'li',
-        { class: 'option-row' },
-        h('label', { for: inputId, class: 'visually-hidden', text: `Answer ${i + 1}` }),
-        input,
-        h('p', { class: 'field-error', id: `${inputId}-error`, 'data-error-for': `options[${i}]`, hidden: true }),
-      );
-    });
+    const labels = kindOf(poll.kind).wording(poll, 'pm');
     const save = h('button', { type: 'submit', class: 'primary', text: 'Save wording' });
     const cancel = h('button', { type: 'button', text: 'Cancel', on: { click: () => this.closeWording(true) } });
     const form = h(
@@ -185,7 +174,7 @@ export class PollManage {
       h('h3', { id: 'pm-wording-title', text: 'Fix the wording' }),
       h('p', {
         class: 'hint',
-        text: 'Only the words change, for everyone watching: the answers keep their order and their votes.',
+        text: 'Only the words change, for everyone watching: the votes stay as they are.',
       }),
       summary,
       h(
@@ -195,13 +184,7 @@ export class PollManage {
         question,
         h('p', { id: 'pm-question-error', class: 'field-error', 'data-error-for': 'question', hidden: true }),
       ),
-      h(
-        'fieldset',
-        { class: 'field' },
-        h('legend', { text: 'Answers' }),
-        h('ol', { class: 'option-inputs' }, ...rows),
-        h('p', { class: 'field-error', 'data-error-for': 'options', hidden: true }),
-      ),
+      labels.node,
       h('div', { class: 'actions' }, save, cancel),
     );
     form.addEventListener('submit', async (event) => {
@@ -209,12 +192,11 @@ export class PollManage {
       clearErrors(form, summary);
       save.disabled = true;
       try {
+        const problems = labels.problems();
+        if (problems.length) throw new ApiError(422, 'validation_failed', 'validation failed', problems);
         await this.call(`/polls/${poll.id}`, {
           method: 'PATCH',
-          body: {
-            question: question.value,
-            options: [...form.querySelectorAll('input[type=text]')].map((input) => input.value),
-          },
+          body: { question: question.value, ...labels.body() },
         });
         this.closeWording(true);
         this.say('The wording is fixed.');

@@ -3,6 +3,12 @@
 // but `status`). One form and one set of controls for both, so the two never drift
 // apart: editing fills the form from the draft and relabels its two submit buttons.
 //
+// The kind of question is picked from the kinds the client knows (kinds/index.js):
+// the options editor shows for kinds with options, and the picked kind's own part of
+// the form (how many to pick or rank, a rating's scale and end labels) below it; only
+// that part is in the form, so its fields alone are sent and its error slots alone
+// are found.
+//
 // host.js owns routing; it hands this module its REST helper (`call`, which signs the
 // host out on a 401 that renewal cannot cure), the page's notice and a callback for
 // when the list of polls changed.
@@ -10,6 +16,7 @@
 import { ApiError, describeError } from './api.js';
 import { byId, h, setText } from './dom.js';
 import { clearErrors, showErrors } from './forms.js';
+import { KINDS, kindOf } from './kinds/index.js';
 
 const MAX_OPTIONS = 20;
 const MIN_OPTIONS = 2;
@@ -34,10 +41,11 @@ export class PollForm {
       title: byId('create-title'),
       editing: byId('f-editing'),
       error: byId('create-error'),
+      kinds: byId('f-kinds'),
+      optionsSet: byId('f-options-set'),
       options: byId('f-options'),
       addOption: byId('f-add-option'),
-      maxWrap: byId('f-max-wrap'),
-      max: byId('f-max'),
+      kindFields: byId('f-kind-fields'),
       primary: byId('f-submit-open'),
       secondary: byId('f-submit-draft'),
       cancel: byId('f-cancel-edit'),
@@ -52,9 +60,15 @@ export class PollForm {
       const input = this.addOptionRow();
       if (input) input.focus();
     });
-    for (const radio of el.form.querySelectorAll('input[name=kind]')) {
-      radio.addEventListener('change', () => this.showMax());
-    }
+    el.kinds.replaceChildren(...Object.entries(KINDS).map(([name, kind], i) => {
+      const radio = h('input', {
+        type: 'radio', name: 'kind', value: name, 'data-field': i === 0 ? 'kind' : undefined,
+        on: { change: () => this.showKind() },
+      });
+      radio.defaultChecked = i === 0; // what the form's reset comes back to
+      return h('label', { class: 'inline' }, radio, ` ${kind.pick}`);
+    }));
+    this.parts = {};
     el.form.addEventListener('submit', (event) => {
       event.preventDefault();
       const open = !(event.submitter && event.submitter.value === 'draft');
@@ -121,15 +135,33 @@ export class PollForm {
       remove.disabled = rows.length <= MIN_OPTIONS;
     });
     el.addOption.disabled = rows.length >= MAX_OPTIONS;
-    el.max.max = String(rows.length);
+    for (const part of Object.values(this.parts)) part.optionsChanged(rows.length);
   }
 
   kind() {
     return this.el.form.elements.kind.value;
   }
 
-  showMax() {
-    this.el.maxWrap.hidden = this.kind() !== 'multiple';
+  /** The picked kind's part of the form (null: it has none). */
+  part() {
+    return this.parts[this.kind()] || null;
+  }
+
+  /** Fresh parts for every kind (the form's reset does not reach the ones not shown). */
+  newParts() {
+    this.parts = {};
+    for (const [name, kind] of Object.entries(KINDS)) {
+      const part = kind.form ? kind.form() : null;
+      if (part) this.parts[name] = part;
+    }
+  }
+
+  showKind() {
+    const { el } = this;
+    el.optionsSet.hidden = !kindOf(this.kind()).hasOptions;
+    const part = this.part();
+    if (part) part.optionsChanged(el.options.children.length);
+    el.kindFields.replaceChildren(...(part ? [part.node] : []));
   }
 
   labels() {
@@ -145,10 +177,11 @@ export class PollForm {
     this.loads += 1;
     this.initialClosesAt = '';
     el.form.reset();
+    this.newParts();
     el.options.replaceChildren();
     this.addOptionRow();
     this.addOptionRow();
-    this.showMax();
+    this.showKind();
     clearErrors(el.form, el.error);
     this.setMode();
   }
@@ -204,19 +237,22 @@ export class PollForm {
     const { el } = this;
     const f = el.form.elements;
     el.form.reset();
+    this.newParts();
     this.draft = poll;
     f.question.value = poll.question;
     el.options.replaceChildren();
     for (const option of poll.options) this.addOptionRow(option.label);
+    // A rating has none: the editor is ready should the kind change.
+    while (el.options.children.length < MIN_OPTIONS) this.addOptionRow();
     f.kind.value = poll.kind;
-    el.max.value = poll.kind === 'multiple' ? String(poll.max_choices) : '';
+    if (this.parts[poll.kind]) this.parts[poll.kind].fill(poll);
     f.allow_change.checked = Boolean(poll.allow_change);
     f.results_visibility.value = poll.results_visibility;
     f.require_account.checked = Boolean(poll.require_account);
     f.results_hidden.checked = Boolean(poll.results_hidden);
     this.initialClosesAt = localInput(poll.closes_at);
     f.closes_at.value = this.initialClosesAt;
-    this.showMax();
+    this.showKind();
     clearErrors(el.form, el.error);
     this.setMode();
   }
@@ -224,25 +260,20 @@ export class PollForm {
   /** The form as a POST /polls body (`status` given) or, for a draft, a PATCH body. */
   body(status) {
     const f = this.el.form.elements;
+    const kind = this.kind();
     const body = {
       question: f.question.value,
-      options: this.labels(),
-      kind: this.kind(),
+      kind,
       allow_change: f.allow_change.checked,
       results_visibility: f.results_visibility.value,
       require_account: f.require_account.checked,
       results_hidden: f.results_hidden.checked,
     };
     if (status) body.status = status;
-    const max = this.el.max.value.trim();
-    if (body.kind === 'multiple' && max !== '') {
-      // Not a whole number: sent as typed, so the server's 422 names the field.
-      body.max_choices = /^\d+$/.test(max) ? Number(max) : max;
-    } else if (body.kind === 'multiple' && this.editing) {
-      // Empty means "all of them"; a PATCH without it would keep the draft's number.
-      const n = body.options.length;
-      if (n >= MIN_OPTIONS && n <= MAX_OPTIONS) body.max_choices = n;
-    }
+    // A rating has no options: the server refuses any.
+    if (kindOf(kind).hasOptions) body.options = this.labels();
+    const part = this.part();
+    if (part) part.body(body, { editing: this.editing, nOptions: this.labels().length });
     const closesAt = f.closes_at.value;
     // An edit sends the time only when it changed (the field keeps minutes, not seconds).
     if (closesAt && !(this.editing && closesAt === this.initialClosesAt)) {
@@ -282,13 +313,16 @@ export class PollForm {
   saveDraft(open) {
     const { draft } = this;
     return this.submitting(async () => {
+      // PATCH refuses a null: what a draft has set (a closing time, a rating's end
+      // labels) can be changed, not removed.
+      const problems = this.part() ? this.part().problems(draft) : [];
       if (this.initialClosesAt && !this.el.form.elements.closes_at.value) {
-        // PATCH refuses a null: a closing time once set can be moved, not removed.
-        throw new ApiError(422, 'validation_failed', 'validation failed', [{
+        problems.unshift({
           field: 'closes_at',
           message: 'A draft keeps its closing time once set: pick another time, or duplicate the poll for a copy without one.',
-        }]);
+        });
       }
+      if (problems.length) throw new ApiError(422, 'validation_failed', 'validation failed', problems);
       const saved = await this.call(`/polls/${draft.id}`, { method: 'PATCH', body: this.body(null) });
       this.draft = saved;
       this.initialClosesAt = localInput(saved.closes_at);

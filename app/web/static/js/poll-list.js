@@ -10,6 +10,7 @@ import { describeError } from './api.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText, shortTime } from './dom.js';
 import { busy } from './forms.js';
+import { kindOf } from './kinds/index.js';
 import { Pager } from './paging.js';
 
 const SEARCH_DELAY_MS = 300;
@@ -163,7 +164,7 @@ export class PollList {
           { class: 'poll-item-meta' },
           h('span', { class: 'badge', dataset: { status: poll.status }, text: STATUS_WORDS[poll.status] || poll.status }),
           h('span', { class: 'mono', text: poll.code }),
-          h('span', { text: `${poll.options.length} answers` }),
+          h('span', { text: kindOf(poll.kind).describe(poll) }),
           h('span', { text: shortTime(poll.created_at) }),
         ),
       ),

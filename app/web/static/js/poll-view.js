@@ -1,8 +1,9 @@
-// The audience's view of one poll: the question, one-tap votes, live results and the
-// countdown. Used by `/p/{code}` (one poll) and `/s/{code}` (whichever poll the
+// The audience's view of one poll: the question, the ballot, live results and the
+// countdown. What the ballot looks like (one tap, ticks, a scale, a ranking) is the
+// poll's kind's (kinds/index.js); this view keeps the state every kind shares. Used by `/p/{code}` (one poll) and `/s/{code}` (whichever poll the
 // session's host shows); the page owns the socket and hands the view its messages.
 //
-// The state survives reconnections: what is ticked but not submitted stays ticked, a
+// The state survives reconnections: what is picked but not submitted stays picked, a
 // vote sent but not acknowledged is sent again once the snapshot (JOINED, or a
 // session's SESSION_STATE) shows it was not counted (the same ballot twice is
 // harmless: `unchanged`), and the snapshot replaces whatever was missed while away.
@@ -16,13 +17,8 @@ import { GUEST } from './api.js';
 import { mountAuth } from './auth-form.js';
 import { ResultsChart } from './chart.js';
 import { Countdown, ServerClock } from './countdown.js';
-import { byId, h, setText, shortTime } from './dom.js';
-
-function sameSet(a, b) {
-  if (!a || !b) return false;
-  const left = new Set(a.map(Number));
-  return left.size === b.length && b.every((id) => left.has(Number(id)));
-}
+import { byId, setText, shortTime } from './dom.js';
+import { kindOf } from './kinds/index.js';
 
 export class PollView {
   /**
@@ -78,10 +74,8 @@ export class PollView {
     this.reset();
     this.el.ballot.addEventListener('submit', (event) => {
       event.preventDefault();
-      const poll = this.state.poll;
-      if (poll && poll.kind === 'multiple' && this.state.selection.size > 0) {
-        this.vote([...this.state.selection]);
-      }
+      const { poll, picks } = this.state;
+      if (poll && this.kind.ready(poll, picks)) this.vote([...picks]);
     });
     this.el.gateOpen.addEventListener('click', () => this.toggleAuth());
   }
@@ -135,9 +129,9 @@ export class PollView {
       poll: null,
       results: null, // null (draft) | {hidden: true, total} | {counts, total}
       seq: -1, // the highest results seq shown
-      myVote: null, // option ids of my counted ballot
-      pending: null, // {ref, ids}: sent (or waiting for a connection), not acknowledged
-      selection: new Set(), // multiple choice: ticked, not necessarily submitted
+      myVote: null, // my counted ballot, as my_vote has it (kinds/index.js)
+      pending: null, // {ref, ids}: a ballot sent (or waiting for a connection), not acknowledged
+      picks: [], // a ballot being made (ticks, a ranking so far), not necessarily submitted
       viewers: this.state ? this.state.viewers : 0,
       note: null, // {tone: 'ok' | 'warn', text}: the outcome of my last vote
     };
@@ -147,6 +141,11 @@ export class PollView {
 
   get poll() {
     return this.state.poll;
+  }
+
+  /** The component of the shown poll's kind. */
+  get kind() {
+    return kindOf(this.state.poll.kind);
   }
 
   hide() {
@@ -220,12 +219,12 @@ export class PollView {
     }
     const locked = !(m.poll.allow_change && m.poll.status === 'open');
     if (s.myVote && (first || locked)) {
-      // A ballot that can no longer change is what the boxes show; otherwise an
-      // unsubmitted selection survives the reconnection.
-      s.selection = new Set(s.myVote.map(Number));
+      // A ballot that can no longer change is what the controls show; otherwise
+      // unsubmitted picks survive the reconnection.
+      s.picks = s.myVote.map(Number);
     }
     if (s.pending) {
-      if (sameSet(s.myVote, s.pending.ids)) {
+      if (this.kind.same(s.myVote, s.pending.ids)) {
         s.pending = null;
         s.note = { tone: 'ok', text: 'Your vote is counted.' };
       } else if (s.poll.status === 'open') {
@@ -277,7 +276,7 @@ export class PollView {
       unchanged: 'You already voted for this; your vote is counted.',
     }[m.status] || 'Your vote is counted.';
     s.note = { tone: 'ok', text };
-    if (s.poll.kind === 'multiple') s.selection = new Set(s.myVote);
+    s.picks = s.myVote.map(Number);
     this.render();
   }
 
@@ -287,17 +286,17 @@ export class PollView {
     const ref = typeof m.ref === 'string' ? m.ref : '';
     if (!s.pending || ref !== s.pending.ref) return false;
     s.pending = null;
-    const max = s.poll ? s.poll.max_choices : 1;
     const texts = {
       already_voted: 'You have already voted in this poll, and votes cannot be changed.',
       poll_not_open: 'Voting is not open, so your vote was not counted.',
       account_required: 'Only signed-in users can vote in this poll. Sign in or create an account above to vote.',
-      too_many_choices: `Pick at most ${max} answers.`,
       invalid_option: 'That answer is not in the poll any more.',
+      wrong_ballot: 'The poll changed its kind of question: your vote was not counted.',
       rate_limited: 'Slow down a little, then try again.',
+      ...(s.poll ? this.kind.errors(s.poll) : {}),
     };
     s.note = { tone: 'warn', text: texts[m.code] || `Your vote was not counted: ${m.message}` };
-    if (['already_voted', 'poll_not_open', 'invalid_option'].includes(m.code)) {
+    if (['already_voted', 'poll_not_open', 'invalid_option', 'wrong_ballot'].includes(m.code)) {
       // Learn what is actually counted for me (and the poll's current state).
       this.resync();
     }
@@ -314,7 +313,7 @@ export class PollView {
   }
 
   sendVote(ids) {
-    const ref = this.send({ type: 'VOTE', poll_id: this.state.poll.id, option_ids: ids });
+    const ref = this.send({ type: 'VOTE', poll_id: this.state.poll.id, ...this.kind.message(ids) });
     // Not connected: the next snapshot sends it once the connection is back.
     this.state.pending = { ref, ids };
     this.state.note = ref
@@ -331,77 +330,21 @@ export class PollView {
   // --- rendering ----------------------------------------------------------------------
 
   buildChoices(poll) {
-    const key = `${poll.id}|${poll.kind}|${poll.options.map((o) => `${o.id}:${o.label}`).join('\n')}`;
+    const key = JSON.stringify([
+      poll.id, poll.kind, poll.max_choices, poll.scale, poll.low_label, poll.high_label, poll.options,
+    ]);
     if (key === this.choicesKey) return;
     this.choicesKey = key;
-    if (poll.kind === 'single') {
-      this.el.choices.replaceChildren(
-        ...poll.options.map((option) => h(
-          'button',
-          {
-            type: 'button',
-            class: 'choice',
-            'aria-pressed': 'false',
-            dataset: { optionId: String(option.id) },
-            on: { click: () => this.vote([option.id]) },
-          },
-          h('span', { class: 'check', 'aria-hidden': 'true', text: '✓' }),
-          h('span', { class: 'label', text: option.label }),
-        )),
-      );
-    } else {
-      this.el.choices.replaceChildren(
-        ...poll.options.map((option) => {
-          const box = h('input', {
-            type: 'checkbox',
-            value: String(option.id),
-            dataset: { optionId: String(option.id) },
-            on: {
-              change: (event) => {
-                if (event.target.checked) this.state.selection.add(option.id);
-                else this.state.selection.delete(option.id);
-                this.render();
-              },
-            },
-          });
-          return h('label', { class: 'choice' }, box, h('span', { class: 'label', text: option.label }));
-        }),
-      );
-    }
+    this.kind.build(this);
   }
 
   renderChoices() {
-    const { el, state } = this;
-    const poll = state.poll;
-    const open = this.canVote();
-    const mine = new Set((state.myVote || []).map(Number));
-    if (poll.kind === 'single') {
-      for (const button of el.choices.querySelectorAll('button.choice')) {
-        const id = Number(button.dataset.optionId);
-        button.setAttribute('aria-pressed', String(mine.has(id)));
-        button.classList.toggle('is-pending', Boolean(state.pending && state.pending.ids.includes(id)));
-        button.disabled = !open;
-        button.setAttribute('aria-disabled', String(!open || Boolean(state.pending)));
-      }
-      el.submit.hidden = true;
-      setText(el.choiceCount, '');
-      return;
+    const { state } = this;
+    // Closed: picks never submitted go, the controls show the ballot that counted.
+    if (state.poll.status === 'closed' && !this.kind.same(state.myVote, state.picks)) {
+      state.picks = (state.myVote || []).map(Number);
     }
-    // Closed: ticks never submitted go, the boxes show the ballot that counted.
-    if (poll.status === 'closed' && !sameSet(state.myVote, [...state.selection])) state.selection = new Set(mine);
-    const max = poll.max_choices;
-    const full = state.selection.size >= max;
-    for (const box of el.choices.querySelectorAll('input[type=checkbox]')) {
-      const id = Number(box.value);
-      box.checked = state.selection.has(id);
-      box.disabled = !open || (full && !box.checked);
-      box.closest('.choice').classList.toggle('is-mine', mine.has(id));
-    }
-    el.submit.hidden = false;
-    setText(el.submit, state.myVote ? 'Change vote' : 'Submit vote');
-    el.submit.disabled = !open || Boolean(state.pending) || state.selection.size === 0
-      || sameSet(state.myVote, [...state.selection]);
-    setText(el.choiceCount, open ? `${state.selection.size} of at most ${max} picked` : '');
+    this.kind.render(this);
   }
 
   instructions() {
@@ -410,9 +353,7 @@ export class PollView {
     const voted = Boolean(this.state.myVote);
     // After a vote that cannot change, the vote state says it all: nothing left to tap.
     if (voted && !poll.allow_change) return poll.closes_at ? `Voting closes at ${shortTime(poll.closes_at)}.` : '';
-    const parts = [poll.kind === 'single'
-      ? (voted ? 'Tap another answer to change your vote.' : 'Tap one answer.')
-      : `Pick up to ${poll.max_choices} answer${poll.max_choices === 1 ? '' : 's'}, then submit.`];
+    const parts = [this.kind.instructions(poll, voted)];
     if (poll.allow_change && !voted) parts.push('You can change your vote until voting closes.');
     if (poll.closes_at) parts.push(`Voting closes at ${shortTime(poll.closes_at)}.`);
     return parts.join(' ');
@@ -452,7 +393,7 @@ export class PollView {
     const results = state.results;
     el.results.hidden = results === null;
     if (results === null) return;
-    chart.setOptions(poll.options);
+    chart.setPoll(poll);
     chart.markMine(state.myVote);
     const hidden = Boolean(results.hidden);
     el.chart.hidden = hidden;

@@ -225,7 +225,7 @@ function render() {
   el.status.hidden = poll === null;
   el.foot.hidden = poll === null;
   if (poll === null) {
-    chart.setOptions([]);
+    chart.setPoll(null);
     el.hidden.hidden = true;
     document.title = `${state.session ? state.session.title : code} – livepolls`;
     return;
@@ -234,9 +234,9 @@ function render() {
   setText(el.question, poll.question);
   setText(el.status, STATUS_WORDS[poll.status] || poll.status);
   el.status.dataset.status = poll.status;
-  chart.setOptions(poll.options);
-  // More answers, smaller rows: the stylesheet sizes them by this count.
-  el.chart.style.setProperty('--rows', String(Math.max(4, poll.options.length)));
+  chart.setPoll(poll);
+  // More rows, smaller rows: the stylesheet sizes them by this count.
+  el.chart.style.setProperty('--rows', String(Math.max(4, chart.rowCount)));
   const hidden = results === null || Boolean(results.hidden);
   el.chart.dataset.hidden = String(hidden);
   chart.update(hidden ? null : results.counts, hidden ? 0 : results.total);

@@ -532,7 +532,7 @@ class SessionControl {
       e.hidden.hidden = true;
       e.countdown.hidden = true;
       setText(e.q, 'Waiting screen: no poll is shown.');
-      this.chart.setOptions([]);
+      this.chart.setPoll(null);
       e.totalLine.hidden = true;
       e.pollActions.hidden = true;
     } else if (poll) {
@@ -541,9 +541,9 @@ class SessionControl {
       e.status.dataset.status = poll.status;
       e.hidden.hidden = !poll.results_hidden;
       setText(e.q, poll.question);
-      this.chart.setOptions(poll.options);
+      this.chart.setPoll(poll);
       const results = this.results && this.results.poll_id === poll.id ? this.results : null;
-      const counts = results ? results.counts : Object.fromEntries(poll.options.map((o) => [o.id, 0]));
+      const counts = results ? results.counts : {}; // none yet: every count is 0
       const total = results ? results.total : 0;
       this.chart.update(counts, total);
       e.totalLine.hidden = false;
