@@ -29,12 +29,14 @@
 //   wording(poll, prefix)  "Fix wording"'s fields: {node, body(), problems()}
 
 import { multiple, single } from './choice.js';
+import { ranking } from './ranking.js';
 import { rating } from './rating.js';
 
 export const KINDS = {
   single,
   multiple,
   rating,
+  ranking,
 };
 
 /** The component of a kind name; an unknown name (a newer server) reads as single. */
