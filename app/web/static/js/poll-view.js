@@ -1,7 +1,8 @@
 // The audience's view of one poll: the question, the ballot, live results and the
 // countdown. What the ballot looks like (one tap, ticks, a scale, a ranking) is the
-// poll's kind's (kinds/index.js); this view keeps the state every kind shares. Used by `/p/{code}` (one poll) and `/s/{code}` (whichever poll the
-// session's host shows); the page owns the socket and hands the view its messages.
+// poll's kind's (kinds/index.js); this view keeps the state every kind shares. Used
+// by `/p/{code}` (one poll) and `/s/{code}` (whichever poll the session's host
+// shows); the page owns the socket and hands the view its messages.
 //
 // The state survives reconnections: what is picked but not submitted stays picked, a
 // vote sent but not acknowledged is sent again once the snapshot (JOINED, or a
