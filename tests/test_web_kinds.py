@@ -308,10 +308,15 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await expect(hp.get_by_label("Values from 1 to")).to_have_value("7")
     await expect(hp.get_by_label("Words under 1 (optional)")).to_have_value("Cold")
     await expect(hp.get_by_label("Words under the top value (optional)")).to_have_value("")
-    # A label once set may change, not go: said at the field, nothing sent.
+    # An emptied label goes (the PATCH sends null).
     await hp.get_by_label("Words under 1 (optional)").fill("")
     await hp.get_by_role("button", name="Save changes").click()
-    await expect(hp.locator('[data-error-for="low_label"]')).to_contain_text("not removed")
+    await hp.wait_for_url("**/host#/", timeout=WAIT_MS)  # saved: back to the list
+    saved = (await owner_get(web.base_url, owner, f"/polls/{rating['id']}"))["poll"]
+    assert (saved["low_label"], saved["high_label"]) == (None, None)
+    await hp.goto(f"{web.base_url}/host#/edit/{rating['id']}")
+    await expect(hp.get_by_label("Values from 1 to")).to_have_value("7", timeout=WAIT_MS)
+    await expect(hp.get_by_label("Words under 1 (optional)")).to_have_value("")
     await hp.get_by_label("Words under 1 (optional)").fill("Chilly")
     await hp.get_by_label("Words under the top value (optional)").fill("Hot")
     await hp.get_by_role("button", name="Save changes").click()

@@ -12,7 +12,6 @@
 // `download` (download.js with the same session), and calls `show(poll, results)` on
 // every render of the view.
 
-import { ApiError } from './api.js';
 import { confirmButton } from './confirm.js';
 import { byId, h, setText } from './dom.js';
 import { busy, clearErrors, showErrors } from './forms.js';
@@ -192,8 +191,6 @@ export class PollManage {
       clearErrors(form, summary);
       save.disabled = true;
       try {
-        const problems = labels.problems();
-        if (problems.length) throw new ApiError(422, 'validation_failed', 'validation failed', problems);
         await this.call(`/polls/${poll.id}`, {
           method: 'PATCH',
           body: { question: question.value, ...labels.body() },

@@ -273,12 +273,17 @@ export class PollForm {
     // A rating has no options: the server refuses any.
     if (kindOf(kind).hasOptions) body.options = this.labels();
     const part = this.part();
-    if (part) part.body(body, { editing: this.editing, nOptions: this.labels().length });
+    if (part) {
+      part.body(body, { editing: this.editing, saved: this.draft, nOptions: this.labels().length });
+    }
     const closesAt = f.closes_at.value;
-    // An edit sends the time only when it changed (the field keeps minutes, not seconds).
+    // An edit sends the time only when it changed (the field keeps minutes, not seconds);
+    // emptied, null takes the draft's closing time away.
     if (closesAt && !(this.editing && closesAt === this.initialClosesAt)) {
       const when = new Date(closesAt);
       body.closes_at = Number.isNaN(when.getTime()) ? closesAt : when.toISOString();
+    } else if (!closesAt && this.editing && this.initialClosesAt) {
+      body.closes_at = null;
     }
     return body;
   }
@@ -313,16 +318,6 @@ export class PollForm {
   saveDraft(open) {
     const { draft } = this;
     return this.submitting(async () => {
-      // PATCH refuses a null: what a draft has set (a closing time, a rating's end
-      // labels) can be changed, not removed.
-      const problems = this.part() ? this.part().problems(draft) : [];
-      if (this.initialClosesAt && !this.el.form.elements.closes_at.value) {
-        problems.unshift({
-          field: 'closes_at',
-          message: 'A draft keeps its closing time once set: pick another time, or duplicate the poll for a copy without one.',
-        });
-      }
-      if (problems.length) throw new ApiError(422, 'validation_failed', 'validation failed', problems);
       const saved = await this.call(`/polls/${draft.id}`, { method: 'PATCH', body: this.body(null) });
       this.draft = saved;
       this.initialClosesAt = localInput(saved.closes_at);

@@ -25,8 +25,8 @@
 //   describe(poll)                   the poll in a few words for the list of polls
 // The forms:
 //   form()    null, or this kind's part of the poll form: {node, fill(poll),
-//             body(body, {editing, nOptions}), optionsChanged(n), problems(draft)}
-//   wording(poll, prefix)  "Fix wording"'s fields: {node, body(), problems()}
+//             body(body, {editing, saved, nOptions}), optionsChanged(n)}
+//   wording(poll, prefix)  "Fix wording"'s fields: {node, body()}
 
 import { multiple, single } from './choice.js';
 import { ranking } from './ranking.js';

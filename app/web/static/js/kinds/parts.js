@@ -138,24 +138,9 @@ export function limitForm({ id, label, hint, min }) {
       // Empty means "all of them"; a PATCH without it would keep the draft's number.
       else if (editing && nOptions >= 2 && nOptions <= 20) body.max_choices = nOptions;
     },
-    problems() {
-      return [];
-    },
   };
 }
 
-/**
- * The details of a 422 for `labels` ({field: input}) a draft had and the form
- * cleared: the server keeps a label once set (an edit may not send null or "").
- */
-export function keptLabels(saved, labels) {
-  return Object.entries(labels)
-    .filter(([name, input]) => saved && saved[name] && input.value.trim() === '')
-    .map(([name]) => ({
-      field: name,
-      message: 'Once set, this label can be changed but not removed: type the words to show.',
-    }));
-}
 
 /** The wording form's rows of a kind with options: each label, in position order. */
 export function answerWording(poll, prefix) {
@@ -184,6 +169,5 @@ export function answerWording(poll, prefix) {
   return {
     node,
     body: () => ({ options: rows.map((row) => row.querySelector('input').value) }),
-    problems: () => [],
   };
 }

@@ -5,7 +5,7 @@
 
 import { decimal, h } from '../dom.js';
 import {
-  keptLabels, numberField, readNumber, renderTaps, sameSet, shareCells, tapButton, textField,
+  numberField, readNumber, renderTaps, sameSet, shareCells, tapButton, textField,
 } from './parts.js';
 
 const SCALE_MIN = 2;
@@ -28,16 +28,15 @@ function endFields(prefix) {
   };
 }
 
-function endsBody(body, { low, high }) {
+/** The end labels into `body`; one the `saved` poll had and the form emptied is sent
+ * as null, which takes it away. */
+function endsBody(body, { low, high }, saved) {
   for (const [name, part] of [['low_label', low], ['high_label', high]]) {
     const text = part.input.value.trim();
     if (text) body[name] = text;
+    else if (saved && saved[name]) body[name] = null;
   }
   return body;
-}
-
-function endsKept(saved, { low, high }) {
-  return keptLabels(saved, { low_label: low.input, high_label: high.input });
 }
 
 function fillEnds(poll, { low, high }) {
@@ -112,12 +111,11 @@ export const rating = {
         fillEnds(poll, ends);
       },
       optionsChanged() {},
-      body(body) {
+      body(body, { saved }) {
         const n = readNumber(scale.input);
         if (n !== null) body.scale = n;
-        endsBody(body, ends);
+        endsBody(body, ends, saved && saved.kind === 'rating' ? saved : null);
       },
-      problems: (draft) => (draft && draft.kind === 'rating' ? endsKept(draft, ends) : []),
     };
   },
 
@@ -126,8 +124,7 @@ export const rating = {
     fillEnds(poll, ends);
     return {
       node: h('div', {}, ends.low.node, ends.high.node),
-      body: () => endsBody({}, ends),
-      problems: () => endsKept(poll, ends),
+      body: () => endsBody({}, ends, poll),
     };
   },
 };
