@@ -20,8 +20,10 @@ from tests.conftest import LiveServer, Person
 from tests.sync_redis import SyncRedis
 from tests.test_export import results_json, rows_of
 from tests.test_manage import error, finalize
+from tests.test_poll_sessions import new_session, present
 from tests.test_polls import create, poll_body
 from tests.test_reconcile import reconcile_now
+from tests.wsclient import WsClient
 
 
 async def ballot(
@@ -350,3 +352,47 @@ async def test_the_reconciler_repairs_a_rankings_counts(
     assert (await reconcile_now(live_server)).repaired == {poll["id"]: 3}
     assert {k: int(v) for k, v in redis.hgetall(counts).items()} == good
     assert (await results_json(client, owner, poll["id"]))["counts"] == good
+
+
+async def test_a_session_of_a_rating_and_a_ranking_over_sockets(
+    live_server: LiveServer, client: httpx.AsyncClient, make_person: Any
+) -> None:
+    """Members follow the host onto each kind, vote in its own form, and get their
+    ballot back as `my_vote` and every count field, zeros included, as they join."""
+    host, fan, other = await make_person(), await make_person(guest=True), await make_person()
+    rating = await create(client, host, kind="rating", options=None, scale=3, status="draft")
+    ranking = await create(
+        client, host, kind="ranking", options=["A", "B", "C"], max_choices=2, status="draft"
+    )
+    session = await new_session(client, host, [rating["id"], ranking["id"]])
+    ws = await WsClient.open(live_server.ws_url, fan.token)
+    await ws.request(type="JOIN_SESSION", session_id=session["id"])
+
+    await present(client, host, session, step="next")
+    state = await ws.recv_until(lambda m: m["type"] == "SESSION_STATE")
+    assert (state["poll"]["kind"], state["poll"]["scale"]) == ("rating", 3)
+    assert state["results"]["counts"] == {"1": 0, "2": 0, "3": 0}
+    ack = await ws.request(type="VOTE", poll_id=rating["id"], rating=3)
+    assert (ack["type"], ack["status"]) == ("VOTE_ACK", "accepted"), ack
+    refused = await ws.request(type="VOTE", poll_id=rating["id"], option_ids=[1])
+    assert (refused["type"], refused["code"]) == ("ERROR", "wrong_ballot"), refused
+    assert await cast_ok(client, other, rating, {"rating": 1}) == "accepted"
+    tally = await ws.recv_until(lambda m: m["type"] == "RESULTS" and m["total"] == 2)
+    assert tally["counts"] == {"1": 1, "2": 0, "3": 1}
+
+    await present(client, host, session, step="next")
+    state = await ws.recv_until(lambda m: m["type"] == "SESSION_STATE")
+    a_, b_, c_ = [o["id"] for o in state["poll"]["options"]]
+    refused = await ws.request(type="VOTE", poll_id=ranking["id"], option_ids=[c_])
+    assert (refused["type"], refused["code"]) == ("ERROR", "wrong_rank_count"), refused
+    ack = await ws.request(type="VOTE", poll_id=ranking["id"], option_ids=[c_, a_])
+    assert (ack["type"], ack["status"]) == ("VOTE_ACK", "accepted"), ack
+
+    await present(client, host, session, step="previous")
+    back = await ws.recv_until(lambda m: m["type"] == "SESSION_STATE")
+    assert back["my_vote"] == [3] and back["results"]["total"] == 2
+    await present(client, host, session, step="next")
+    again = await ws.recv_until(lambda m: m["type"] == "SESSION_STATE")
+    assert again["my_vote"] == [c_, a_]
+    assert again["results"]["counts"] == ranking_counts([[c_, a_]], [a_, b_, c_], 2)
+    await ws.close()
