@@ -6,8 +6,8 @@ A poll's keys share the hash tag `{p:<id>}` so each Lua script touches one slot
     {p:ID}:meta      hash   status, kind, max_choices, allow_change (0/1), require_account
                             (0/1), visibility, owner_id, closes_at_ms (0 = none),
                             options (",3,4,5," for substring checks), code
-    {p:ID}:voters    hash   user id -> ballot (sorted option ids, "3,5")
-    {p:ID}:counts    hash   option id -> count
+    {p:ID}:voters    hash   user id -> ballot ("3,5": app/lua/kinds.lua per kind)
+    {p:ID}:counts    hash   count field (an option id; per kind: kinds.lua) -> count
     {p:ID}:seq       int    grows by one per accepted or changed ballot
     {p:ID}:outbox    stream one entry per accepted/changed ballot: u, b, s (seq), t (ms);
                             consumer group OUTBOX_GROUP drains it into MySQL; entries are

@@ -5,10 +5,10 @@ Results, one row per option in position order (a rating: per value, 1 first):
 `option_id, label, position, count, points, average`, the counts as the service
 serves them (live from Redis, or the stored final counts of a finalized poll); what
 each column means for each kind is in app/kinds/ and docs/protocol.md. Ballots, one
-row per voter, from the database, in seq order:
-`user_id, option_ids, seq, cast_at`; `option_ids` is the ballot's sorted option ids
-joined by commas (one quoted CSV field), `seq` the poll's seq when the ballot was
-cast or last changed, `cast_at` ISO 8601 UTC. The database has the ballots the
+row per voter, from the database, in seq order: `user_id, option_ids, seq, cast_at`;
+`option_ids` is the ballot as kept (sorted ids for choice, a ranking's first choice
+first, a rating's value) joined by commas (one quoted CSV field), `seq` the poll's seq
+when the ballot was cast or last changed, `cast_at` ISO 8601 UTC. The database has the ballots the
 workers have persisted: a poll's last second of votes may still be in its outbox
 until it is finalized, so export the ballots of a closed, finalized poll to have
 them all.
