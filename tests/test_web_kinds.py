@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from tests import test_web_browser
@@ -27,19 +26,13 @@ from tests.test_web_browser import (
     no_problems,
     sign_in,
 )
+from tests.test_web_manage import owner_json
 from tests.web_helpers import PHONE, PROJECTOR, Watched, open_page
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
 web = test_web_browser.web
 browser = test_web_browser.browser
-
-
-async def owner_get(base_url: str, owner: dict[str, str], path: str) -> Any:
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as c:
-        r = await c.get(path, headers={"Authorization": owner["Authorization"]})
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 async def created_poll(page: Any, base_url: str, owner: dict[str, str]) -> dict[str, Any]:
@@ -49,7 +42,7 @@ async def created_poll(page: Any, base_url: str, owner: dict[str, str]) -> dict[
     )
     match = re.search(r"#/poll/(\d+)$", page.url)
     assert match, page.url
-    poll: dict[str, Any] = (await owner_get(base_url, owner, f"/polls/{match[1]}"))["poll"]
+    poll: dict[str, Any] = (await owner_json(base_url, owner, "GET", f"/polls/{match[1]}"))["poll"]
     return poll
 
 
@@ -149,7 +142,7 @@ async def test_a_rating_poll_from_the_form_to_the_projector(web: Web, browser: A
         await expect_chart(phone.page, "#chart", expected)
     await expect(first.locator("#chart li.row.is-mine .label-text")).to_have_text(["4"])
 
-    results = await owner_get(web.base_url, owner, f"/polls/{poll['id']}/results")
+    results = await owner_json(web.base_url, owner, "GET", f"/polls/{poll['id']}/results")
     assert results["counts"] == {"1": 0, "2": 1, "3": 0, "4": 2}
     assert results["total"] == 3
     # Text from the host stays text.
@@ -261,7 +254,7 @@ async def test_a_ranking_poll_from_the_form_to_the_projector(web: Web, browser: 
         ["your 2nd", "your 1st", "your 3rd"]
     )
 
-    results = await owner_get(web.base_url, owner, f"/polls/{poll['id']}/results")
+    results = await owner_json(web.base_url, owner, "GET", f"/polls/{poll['id']}/results")
     placed = {
         f"{alpha}:3": 1,
         f"{alpha}:1": 1,
@@ -312,7 +305,7 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await hp.get_by_label("Words under 1 (optional)").fill("")
     await hp.get_by_role("button", name="Save changes").click()
     await hp.wait_for_url("**/host#/", timeout=WAIT_MS)  # saved: back to the list
-    saved = (await owner_get(web.base_url, owner, f"/polls/{rating['id']}"))["poll"]
+    saved = (await owner_json(web.base_url, owner, "GET", f"/polls/{rating['id']}"))["poll"]
     assert (saved["low_label"], saved["high_label"]) == (None, None)
     await hp.goto(f"{web.base_url}/host#/edit/{rating['id']}")
     await expect(hp.get_by_label("Values from 1 to")).to_have_value("7", timeout=WAIT_MS)
@@ -321,7 +314,7 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await hp.get_by_label("Words under the top value (optional)").fill("Hot")
     await hp.get_by_role("button", name="Save changes").click()
     await expect(hp.locator("#host-notice")).to_contain_text("Draft saved", timeout=WAIT_MS)
-    saved = (await owner_get(web.base_url, owner, f"/polls/{rating['id']}"))["poll"]
+    saved = (await owner_json(web.base_url, owner, "GET", f"/polls/{rating['id']}"))["poll"]
     assert (saved["kind"], saved["scale"], saved["options"]) == ("rating", 7, [])
     assert (saved["low_label"], saved["high_label"]) == ("Chilly", "Hot")
 
@@ -332,7 +325,7 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await hp.get_by_label("How many should each voter rank?").fill("3")
     await hp.get_by_role("button", name="Save changes").click()
     await expect(hp.locator("#host-notice")).to_contain_text("Draft saved", timeout=WAIT_MS)
-    saved = (await owner_get(web.base_url, owner, f"/polls/{ranking['id']}"))["poll"]
+    saved = (await owner_json(web.base_url, owner, "GET", f"/polls/{ranking['id']}"))["poll"]
     assert (saved["kind"], saved["max_choices"]) == ("ranking", 3)
     assert [o["label"] for o in saved["options"]] == ["North", "South", "East"]
     # The list says what kind each is.
