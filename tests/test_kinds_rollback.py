@@ -13,19 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from app import keys
 from app.tokens import issue_token
+from tests import test_rollback
 from tests.burst import db_ballots, drained, make_voters, redis_ballots
 from tests.conftest import AofRedis, LiveServer
 from tests.test_polls import create
 
-
-@pytest.fixture
-def settings_env(settings_env: dict[str, str], aof_redis: AofRedis) -> dict[str, str]:
-    """The server, the worker and the test all on the Redis the test rolls back."""
-    return {**settings_env, "REDIS_URL": aof_redis.url}
+# The server, the worker and the test all on the Redis the test rolls back.
+settings_env = test_rollback.settings_env
 
 
 def marks(kind: str, ballot: str) -> list[str]:

@@ -22,14 +22,13 @@ end
 -- The count fields a poll has (every one present, zeros included) and how many marks
 -- one voter's ballot makes at least and at most.
 local function kind_fields(kind, options, max_choices)
-  local fields, n = {}, 0
+  local fields = {}
   for id in string.gmatch(options, '[^,]+') do
     if kind == 'ranking' then
       for pos = 1, max_choices do fields[#fields + 1] = id .. ':' .. pos end
     else
       fields[#fields + 1] = id
     end
-    n = n + 1
   end
   if kind == 'multiple' then return fields, 1, max_choices end
   if kind == 'ranking' then return fields, max_choices, max_choices end

@@ -362,11 +362,7 @@ async def patch_poll(
     # against the new options) and mean "default" once it changes; a rating's end
     # labels go with its kind.
     same = kind == poll.kind
-    kept = {
-        "max_choices": poll.max_choices if same and kind in ("multiple", "ranking") else None,
-        "scale": poll.scale if same else None,
-        **{f: getattr(poll, f) if same else None for f in END_LABELS},
-    }
+    kept = {f: getattr(poll, f) if same else None for f in ("max_choices", "scale", *END_LABELS)}
     rules = _rules(kind, {**kept, **sent}, n_options)
     poll.max_choices, poll.scale = rules.max_choices, rules.scale
     if has_options:
