@@ -313,7 +313,7 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await hp.get_by_label("Words under 1 (optional)").fill("Chilly")
     await hp.get_by_label("Words under the top value (optional)").fill("Hot")
     await hp.get_by_role("button", name="Save changes").click()
-    await expect(hp.locator("#host-notice")).to_contain_text("Draft saved", timeout=WAIT_MS)
+    await hp.wait_for_url("**/host#/", timeout=WAIT_MS)  # saved: back to the list
     saved = (await owner_json(web.base_url, owner, "GET", f"/polls/{rating['id']}"))["poll"]
     assert (saved["kind"], saved["scale"], saved["options"]) == ("rating", 7, [])
     assert (saved["low_label"], saved["high_label"]) == ("Chilly", "Hot")
@@ -324,7 +324,7 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await expect(hp.get_by_label("Answer 3", exact=True)).to_have_value("East")
     await hp.get_by_label("How many should each voter rank?").fill("3")
     await hp.get_by_role("button", name="Save changes").click()
-    await expect(hp.locator("#host-notice")).to_contain_text("Draft saved", timeout=WAIT_MS)
+    await hp.wait_for_url("**/host#/", timeout=WAIT_MS)  # saved: back to the list
     saved = (await owner_json(web.base_url, owner, "GET", f"/polls/{ranking['id']}"))["poll"]
     assert (saved["kind"], saved["max_choices"]) == ("ranking", 3)
     assert [o["label"] for o in saved["options"]] == ["North", "South", "East"]
