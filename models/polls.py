@@ -19,6 +19,7 @@ class PollKind(StrEnum):
     MULTIPLE = "multiple"
     RATING = "rating"
     RANKING = "ranking"
+    QUIZ = "quiz"
 
 
 class PollStatus(StrEnum):
@@ -97,6 +98,8 @@ class PollOption(Model):
     label = fields.CharField(max_length=200)
     # The final count, written when the poll is finalized; live counts are in Redis.
     vote_count = fields.IntField(default=0)
+    # A quiz's answer key: a ballot scores when it names exactly the correct options.
+    correct = fields.BooleanField(default=False)
 
     class Meta:
         table = "poll_options"

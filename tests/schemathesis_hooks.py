@@ -9,9 +9,10 @@ states in words: labels distinct ignoring letter case and surrounding spaces, a
 single-choice poll's `max_choices` is 1 and a multiple one's at most its number of
 options, `closes_at` in the future, and the per-kind rules (options for every kind
 but a rating, which has none; `scale` and end labels for a rating only; a ranking's
-`max_choices` 2..its options). A positive case that breaks one of them is not
-schema-valid data the server wrongly refuses, so it is dropped, not sent. Negative
-cases and every check are untouched.
+`max_choices` 2..its options; a quiz's `correct`, distinct positions of its options,
+and its `max_choices` from their number to its options'). A positive case that breaks
+one of them is not schema-valid data the server wrongly refuses, so it is dropped, not
+sent. Negative cases and every check are untouched.
 
 Likewise a positive ballot for a poll that exists is one of that poll's: its options
 (up to its max_choices; a ranking's exactly max_choices), or a rating of its scale.
@@ -84,8 +85,20 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
     n = len(options) if isinstance(options, list) else None
     if isinstance(max_choices, float) and max_choices.is_integer():
         max_choices = int(max_choices)  # JSON's 3.0 is the integer 3
-    if partial and kind is None and (options is not None or max_choices is not None):
+    correct = body.get("correct")
+    if partial and kind is None and any(x is not None for x in (options, max_choices, correct)):
         return False  # their rules are the stored poll's kind's (a rating has no options)
+    if kind == "quiz":
+        if not isinstance(correct, list):
+            return False  # a quiz needs its key (a patch: with the options it names)
+        if len(set(map(str, correct))) != len(correct) or n is None:
+            return False
+        if any(not isinstance(c, int) or c >= n for c in correct):
+            return False
+        if max_choices is not None and not len(correct) <= cast(int, max_choices) <= n:
+            return False
+    elif correct is not None:
+        return False  # only a quiz has a key
     if kind == "rating":
         if options is not None or max_choices not in (None, 1):
             return False
@@ -95,7 +108,9 @@ def poll_body_rules_hold(body: Any, *, partial: bool) -> bool:
         return False  # options needed: on create, and for a patch maybe leaving a rating
     # More than 1: valid only for a multiple choice or a ranking with that many options.
     many = type(max_choices) is int and max_choices != 1
-    if many and (kind not in ("multiple", "ranking") or n is None or cast(int, max_choices) > n):
+    if many and (
+        kind not in ("multiple", "ranking", "quiz") or n is None or cast(int, max_choices) > n
+    ):
         return False
     if kind == "ranking" and max_choices == 1:
         return False

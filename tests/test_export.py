@@ -18,7 +18,7 @@ from tests.conftest import LiveServer, Person
 from tests.sync_redis import SyncRedis
 from tests.test_polls import create, vote
 
-RESULTS_HEADER = ["option_id", "label", "position", "count", "points", "average"]
+RESULTS_HEADER = ["option_id", "label", "position", "count", "points", "average", "correct"]
 SESSION_HEADER = ["poll_id", "poll_position", "question", "status", *RESULTS_HEADER]
 
 
@@ -65,9 +65,9 @@ async def test_results_csv_is_what_the_results_endpoint_says(
     rows = rows_of(r)
     assert rows == [
         RESULTS_HEADER,
-        [str(options[0]["id"]), "Apple", "0", "3", "", ""],
-        [str(options[1]["id"]), "Pear", "1", "1", "", ""],
-        [str(options[2]["id"]), "Plum", "2", "2", "", ""],
+        [str(options[0]["id"]), "Apple", "0", "3", "", "", ""],
+        [str(options[1]["id"]), "Pear", "1", "1", "", "", ""],
+        [str(options[2]["id"]), "Plum", "2", "2", "", "", ""],
     ]
     counts = (await results_json(client, owner, poll["id"]))["counts"]
     assert {row[0]: int(row[3]) for row in rows[1:]} == counts
@@ -278,12 +278,12 @@ async def test_a_session_of_two_polls(client: httpx.AsyncClient, make_person: An
     assert rows[0] == SESSION_HEADER
     a, b = first["options"], second["options"]
     assert rows[1:] == [
-        [str(first["id"]), "0", "First?", "open", str(a[0]["id"]), "A", "0", "1", "", ""],
-        [str(first["id"]), "0", "First?", "open", str(a[1]["id"]), "B", "1", "2", "", ""],
+        [str(first["id"]), "0", "First?", "open", str(a[0]["id"]), "A", "0", "1", "", "", ""],
+        [str(first["id"]), "0", "First?", "open", str(a[1]["id"]), "B", "1", "2", "", "", ""],
         *(
             [
                 *(str(second["id"]), "1", "Second?", "draft"),
-                *(str(o["id"]), o["label"], str(i), "0", "", ""),
+                *(str(o["id"]), o["label"], str(i), "0", "", "", ""),
             ]
             for i, o in enumerate(b)
         ),

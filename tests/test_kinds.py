@@ -240,12 +240,12 @@ async def test_rating_is_rebuilt_finalized_exported_and_reset_exactly(
     rows = rows_of(await client.get(f"/polls/{poll['id']}/results.csv", headers=owner.headers))
     average = f"{sum(values) / len(values):.4f}"  # 29 / 8
     assert rows == [
-        ["option_id", "label", "position", "count", "points", "average"],
-        ["1", "No", "1", "1", "1", average],
-        ["2", "", "2", "1", "2", average],
-        ["3", "", "3", "1", "3", average],
-        ["4", "", "4", "2", "8", average],
-        ["5", "'=Yes", "5", "3", "15", average],  # a formula-like label is neutralised
+        ["option_id", "label", "position", "count", "points", "average", "correct"],
+        ["1", "No", "1", "1", "1", average, ""],
+        ["2", "", "2", "1", "2", average, ""],
+        ["3", "", "3", "1", "3", average, ""],
+        ["4", "", "4", "2", "8", average, ""],
+        ["5", "'=Yes", "5", "3", "15", average, ""],  # a formula-like label is neutralised
     ]
     ballots = rows_of(await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers))
     assert sorted(r[1] for r in ballots[1:]) == sorted(map(str, values))
@@ -284,10 +284,10 @@ async def test_ranking_is_finalized_with_borda_points_and_exported(
 
     rows = rows_of(await client.get(f"/polls/{poll['id']}/results.csv", headers=owner.headers))
     assert rows[1:] == [
-        [str(rust), "Rust", "0", "3", "4", f"{(1 + 2 + 2) / 3:.4f}"],
-        [str(go), "Go", "1", "5", "8", f"{(1 + 1 + 2 + 2 + 1) / 5:.4f}"],
-        [str(zig), "Zig", "2", "2", "3", f"{(2 + 1) / 2:.4f}"],
-        [str(odin), "Odin", "3", "0", "0", ""],
+        [str(rust), "Rust", "0", "3", "4", f"{(1 + 2 + 2) / 3:.4f}", ""],
+        [str(go), "Go", "1", "5", "8", f"{(1 + 1 + 2 + 2 + 1) / 5:.4f}", ""],
+        [str(zig), "Zig", "2", "2", "3", f"{(2 + 1) / 2:.4f}", ""],
+        [str(odin), "Odin", "3", "0", "0", "", ""],
     ]
     ballots = rows_of(await client.get(f"/polls/{poll['id']}/ballots.csv", headers=owner.headers))
     # A ranking's ballot keeps its order (first choice first), not sorted ids.
@@ -322,14 +322,14 @@ async def test_a_session_export_mixes_kinds(
     mine = [row[4:] for row in rows[1:] if row[0] == str(other["id"])]
     if kind == "rating":
         assert mine == [
-            ["1", "", "1", "0", "0", "2.0000"],
-            ["2", "", "2", "1", "2", "2.0000"],
-            ["3", "", "3", "0", "0", "2.0000"],
+            ["1", "", "1", "0", "0", "2.0000", ""],
+            ["2", "", "2", "1", "2", "2.0000", ""],
+            ["3", "", "3", "0", "0", "2.0000", ""],
         ]
     else:
         assert mine == [
-            [str(x), "X", "0", "1", "1", "2.0000"],
-            [str(y), "Y", "1", "1", "2", "1.0000"],
+            [str(x), "X", "0", "1", "1", "2.0000", ""],
+            [str(y), "Y", "1", "1", "2", "1.0000", ""],
         ]
 
 

@@ -39,12 +39,23 @@ def ranking_ballots(options: list[int], i: int) -> tuple[dict[str, Any], dict[st
     return {"option_ids": first}, {"option_ids": second}
 
 
-def text_of(body: dict[str, Any]) -> str:
-    """The ballot the vote script keeps: a rating's value, a ranking's ids in order."""
-    return str(body["rating"]) if "rating" in body else ",".join(map(str, body["option_ids"]))
+def quiz_ballots(options: list[int], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sets of one or two options, each sent in a shuffled order."""
+    sets = [[a] for a in options] + [list(c) for c in itertools.combinations(options, 2)]
+    first, second = sets[i % len(sets)], sets[(i + 3) % len(sets)]
+    return {"option_ids": first[::-1]}, {"option_ids": second}
 
 
-@pytest.mark.parametrize("kind", ["rating", "ranking"])
+def text_of(kind: str, body: dict[str, Any]) -> str:
+    """The ballot the vote script keeps: a rating's value, a ranking's ids in order,
+    a quiz's sorted."""
+    if kind == "rating":
+        return str(body["rating"])
+    ids = body["option_ids"]
+    return ",".join(map(str, sorted(ids) if kind == "quiz" else ids))
+
+
+@pytest.mark.parametrize("kind", ["rating", "ranking", "quiz"])
 async def test_two_ballots_per_person_at_once_on_two_processes(
     client: httpx.AsyncClient,
     live_server: LiveServer,
@@ -59,6 +70,17 @@ async def test_two_ballots_per_person_at_once_on_two_processes(
     if kind == "rating":
         poll = await create(client, owner, kind="rating", options=None, allow_change=True)
         pairs = [rating_ballots(i) for i in range(PEOPLE)]
+    elif kind == "quiz":
+        poll = await create(
+            client,
+            owner,
+            kind="quiz",
+            options=["A", "B", "C", "D"],
+            correct=[1, 2],
+            allow_change=True,
+        )
+        option_ids = [o["id"] for o in poll["options"]]
+        pairs = [quiz_ballots(option_ids, i) for i in range(PEOPLE)]
     else:
         poll = await create(
             client,
@@ -88,12 +110,15 @@ async def test_two_ballots_per_person_at_once_on_two_processes(
         assert [r["type"] for r in pair] == ["VOTE_ACK", "VOTE_ACK"], pair
         assert sorted(r["status"] for r in pair) == ["accepted", "changed"], pair
         later = max((0, 1), key=lambda k: pair[k]["seq"])
-        standing[user.user_id] = text_of(pairs[i][later])
+        standing[user.user_id] = text_of(kind, pairs[i][later])
     assert sorted(r["seq"] for r in replies) == list(range(1, 2 * PEOPLE + 1))
 
     if kind == "rating":
         seen = Counter(standing.values())
         expected = {str(v): seen[str(v)] for v in range(1, 6)}
+    elif kind == "quiz":
+        seen = Counter(oid for text in standing.values() for oid in text.split(","))
+        expected = {str(o): seen[str(o)] for o in option_ids}
     else:
         marks = Counter(
             f"{oid}:{place}"
@@ -110,6 +135,18 @@ async def test_two_ballots_per_person_at_once_on_two_processes(
     assert await db_ballots(poll["id"]) == standing
     row = await Poll.get(id=poll["id"])
     assert row.finalized_at is not None and row.final_counts == expected
+    if kind == "quiz":
+        key = f"{min(option_ids[1:3])},{max(option_ids[1:3])}"
+        scores = await client.get(
+            f"/polls/{poll['id']}/leaderboard", params={"limit": 100}, headers=owner.headers
+        )
+        board = scores.json()
+        assert board["total"] == PEOPLE
+        right = {u for u, text in standing.items() if text == key}
+        assert board["entries"][: len(right)] == sorted(
+            board["entries"][: len(right)], key=lambda e: -e["points"]
+        )
+        assert {e["user_id"] for e in board["entries"] if e["correct"]} == right
     if kind == "ranking":
         points = {o: sum(marks[f"{o}:{p}"] * (4 - p) for p in (1, 2, 3)) for o in option_ids}
         stored = await PollOption.filter(poll_id=poll["id"]).values_list("id", "vote_count")

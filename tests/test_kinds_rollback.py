@@ -1,4 +1,4 @@
-"""A rating and a ranking through a Redis that comes back from an older append-only
+"""A rating, a ranking and a quiz through a Redis that comes back from an older append-only
 file (the hardening issue's rollback rule, tests/test_rollback.py for choice): the vote
 path verifies each poll (verify.lua folds back what the database holds, with each
 kind's marks), so nothing persisted is lost, nobody votes twice and no seq is acked
@@ -31,7 +31,7 @@ def marks(kind: str, ballot: str) -> list[str]:
     return [f"{o}:{p}" for p, o in enumerate(ids, 1)] if kind == "ranking" else ids
 
 
-async def test_a_rating_and_a_ranking_survive_a_redis_rollback(
+async def test_a_rating_a_ranking_and_a_quiz_survive_a_redis_rollback(
     live_server: LiveServer,
     client: httpx.AsyncClient,
     make_person: Any,
@@ -51,7 +51,17 @@ async def test_a_rating_and_a_ranking_survive_a_redis_rollback(
         max_choices=2,
         allow_change=True,
     )
+    quiz = await create(
+        client,
+        owner,
+        kind="quiz",
+        options=["A", "B", "C", "D"],
+        correct=[0, 1],
+        allow_change=True,
+    )
+    polls = {"rating": rating, "ranking": ranking, "quiz": quiz}
     opts = [o["id"] for o in ranking["options"]]
+    quiz_opts = [o["id"] for o in quiz["options"]]
     voters = await make_voters(90)
     headers = {
         p.user_id: {
@@ -63,11 +73,14 @@ async def test_a_rating_and_a_ranking_survive_a_redis_rollback(
     def ballot(kind: str, i: int) -> tuple[dict[str, Any], str]:
         if kind == "rating":
             return {"rating": i % 5 + 1}, str(i % 5 + 1)
+        if kind == "quiz":  # sent in any order, kept sorted
+            picked = [quiz_opts[(i + 1) % 4], quiz_opts[i % 4]][: 1 + i % 2]
+            return {"option_ids": picked}, ",".join(map(str, sorted(picked)))
         order = [opts[i % 4], opts[(i + 1 + (i // 4) % 3) % 4]]  # 12 distinct orders
         return {"option_ids": order}, ",".join(map(str, order))
 
-    acked: dict[str, dict[int, str]] = {"rating": {}, "ranking": {}}
-    seqs: dict[str, Counter[int]] = {"rating": Counter(), "ranking": Counter()}
+    acked: dict[str, dict[int, str]] = {kind: {} for kind in polls}
+    seqs: dict[str, Counter[int]] = {kind: Counter() for kind in polls}
 
     async def round_(users: range, shift: int) -> None:
         async def one(kind: str, poll: dict[str, Any], i: int) -> None:
@@ -79,9 +92,7 @@ async def test_a_rating_and_a_ranking_survive_a_redis_rollback(
                 acked[kind][user] = text
                 seqs[kind][r.json()["seq"]] += 1
 
-        await asyncio.gather(
-            *(one(k, p, i) for i in users for k, p in (("rating", rating), ("ranking", ranking)))
-        )
+        await asyncio.gather(*(one(k, p, i) for i in users for k, p in polls.items()))
 
     background = asyncio.create_task(worker(burst=False).async_run())
     try:
@@ -90,19 +101,19 @@ async def test_a_rating_and_a_ranking_survive_a_redis_rollback(
         aof_redis.copy_aof(aof_copy)
         await round_(range(30, 60), 0)  # new voters
         await round_(range(0, 15), 1)  # changed ballots
-        for poll in (rating, ranking):
+        for poll in polls.values():
             await drained(redis, poll["id"])
 
         aof_redis.restart_from(aof_copy)  # the crash; Redis forgot the last two rounds
         assert len(redis_ballots(redis, rating["id"])) == 30
         await round_(range(60, 90), 0)
         await round_(range(15, 30), 2)
-        for poll in (rating, ranking):
+        for poll in polls.values():
             await drained(redis, poll["id"])
     finally:
         background.cancel()
 
-    for kind, poll in (("rating", rating), ("ranking", ranking)):
+    for kind, poll in polls.items():
         assert redis_ballots(redis, poll["id"]) == acked[kind], kind
         assert await db_ballots(poll["id"]) == acked[kind], kind
         assert all(n == 1 for n in seqs[kind].values()), f"{kind}: a seq acked twice"

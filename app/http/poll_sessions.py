@@ -15,6 +15,7 @@ from app.poll_sessions import export, service
 from app.poll_sessions.replies import Session, SessionList, SessionView
 from app.poll_sessions.schemas import CreateSession, PatchSession, Present
 from app.polls.export import CONTENT_TYPE
+from app.polls.replies import Leaderboard
 from app.tokens import Principal
 
 bp = Blueprint("poll_sessions", url_prefix="/sessions")
@@ -109,6 +110,29 @@ async def get_by_code(request: Request, code: str, principal: Principal) -> HTTP
     return json(
         await service.session_view(
             redis=request.app.ctx.redis.client, principal=principal, session=session
+        )
+    )
+
+
+@bp.get("/<session_id>/leaderboard")
+@api(
+    "getSessionLeaderboard",
+    "The scores over the session's quizzes, highest first",
+    reply=Leaderboard,
+    query=PageQuery,
+    description="each closed quiz of the session counts once final (docs/protocol.md "
+    '"Quiz"); a session without quizzes has an empty board',
+    errors=(404, 422),
+    secured=True,
+)
+async def get_leaderboard(request: Request, session_id: str, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, PageQuery)
+    return json(
+        await service.session_leaderboard(
+            principal=principal,
+            session_id=service.parse_session_id(session_id),
+            limit=query.limit,
+            offset=query.offset,
         )
     )
 

@@ -11,8 +11,16 @@ from sanic.response import HTTPResponse, empty, json, text
 from app.http.bodies import SEARCH_MAX, PageQuery, json_object, parse_body, parse_query
 from app.http.docs import api, link
 from app.http.headers import attachment, never_cached
-from app.polls import export, service
-from app.polls.replies import ClosedPoll, Poll, PollList, PollView, Results, VoteReceipt
+from app.polls import export, leaderboard, service
+from app.polls.replies import (
+    ClosedPoll,
+    Leaderboard,
+    Poll,
+    PollList,
+    PollView,
+    Results,
+    VoteReceipt,
+)
 from app.polls.schemas import Countdown, CreatePoll, PatchPoll
 from app.tokens import Principal
 from app.votes import MAX_OPTION_ID, MAX_RATING
@@ -374,10 +382,33 @@ async def results(request: Request, poll_id: str, principal: Principal) -> HTTPR
     )
 
 
+@bp.get("/<poll_id>/leaderboard")
+@api(
+    "getPollLeaderboard",
+    "A quiz's scores, highest first, once it is closed",
+    reply=Leaderboard,
+    query=PageQuery,
+    description='points by correctness and speed (docs/protocol.md "Quiz"); 409 for a '
+    "poll that is not a quiz",
+    errors=(404, 409, 422),
+    secured=True,
+)
+async def get_leaderboard(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    query = parse_query(request, PageQuery)
+    return json(
+        await leaderboard.poll_leaderboard(
+            principal=principal,
+            poll_id=service.parse_poll_id(poll_id),
+            limit=query.limit,
+            offset=query.offset,
+        )
+    )
+
+
 @bp.get("/<poll_id>/results.csv")
 @api(
     "exportResults",
-    "Results as CSV: option_id,label,position,count (owner)",
+    "Results as CSV: option_id,label,position,count,points,average,correct (owner)",
     reply="text/csv",
     description="one row per option in position order, after a header row",
     errors=(403, 404, 409),

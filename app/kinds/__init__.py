@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from app.kinds.base import RESULT_COLUMNS, Kind, PollText, Rules, Shape
 from app.kinds.choice import Choice
+from app.kinds.quiz import Quiz
 from app.kinds.ranking import Ranking
 from app.kinds.rating import Rating
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from models import Poll
 
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (Choice("single"), Choice("multiple"), Rating(), Ranking())
+    k.name: k for k in (Choice("single"), Choice("multiple"), Rating(), Ranking(), Quiz())
 }
 
 

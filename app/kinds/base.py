@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 # The results CSV's columns, the same for every kind (a session's export mixes kinds);
-# what `count`, `points` and `average` mean is each kind's (docs/protocol.md).
-RESULT_COLUMNS = ("option_id", "label", "position", "count", "points", "average")
+# what `count`, `points` and `average` mean is each kind's (docs/protocol.md), and
+# `correct` marks a quiz's answer key (empty for the other kinds).
+RESULT_COLUMNS = ("option_id", "label", "position", "count", "points", "average", "correct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +49,29 @@ class Rules:
 
     max_choices: int
     scale: int | None = None
+    # A quiz's correct options, by position; empty for the other kinds.
+    correct: tuple[int, ...] = ()
 
 
 class Kind(ABC):
     name: str
     # Whether the poll has options (labels the audience picks from).
     has_options: ClassVar[bool] = True
+    # Whether some options are the correct answers (a quiz's answer key, `correct`).
+    has_answer_key: ClassVar[bool] = False
 
     @abstractmethod
-    def rules(self, *, n_options: int, max_choices: int | None, scale: int | None) -> Rules:
+    def rules(
+        self,
+        *,
+        n_options: int,
+        max_choices: int | None,
+        scale: int | None,
+        correct: Sequence[int] | None = None,
+    ) -> Rules:
         """The poll's rules from what the host sent (None: not sent), or the 422 naming
-        the field that is wrong. `n_options` counts the options the poll will have."""
+        the field that is wrong. `n_options` counts the options the poll will have;
+        `correct` (positions) is sent to a kind with an answer key only."""
 
     def values(self, shape: Shape) -> list[str]:
         """What a ballot may name: the vote script's `meta.options`."""
@@ -98,5 +111,6 @@ class PollText:
 
     shape: Shape
     labels: tuple[str, ...]  # the options', in position order
+    correct: tuple[bool, ...] = ()  # the options' (a quiz's answer key), in position order
     low_label: str | None = None
     high_label: str | None = None

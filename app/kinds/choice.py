@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from app.errors import invalid_field
 from app.kinds.base import Kind, PollText, Rules
@@ -12,7 +12,14 @@ class Choice(Kind):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def rules(self, *, n_options: int, max_choices: int | None, scale: int | None) -> Rules:
+    def rules(
+        self,
+        *,
+        n_options: int,
+        max_choices: int | None,
+        scale: int | None,
+        correct: Sequence[int] | None = None,
+    ) -> Rules:
         if scale is not None:
             raise invalid_field("scale", "only a rating poll has a scale")
         if self.name == "single":
@@ -29,7 +36,7 @@ class Choice(Kind):
         self, poll: PollText, counts: Mapping[str, int], total: int
     ) -> list[tuple[object, ...]]:
         return [
-            (oid, label, position, counts.get(str(oid), 0), "", "")
+            (oid, label, position, counts.get(str(oid), 0), "", "", "")
             for position, (oid, label) in enumerate(
                 zip(poll.shape.option_ids, poll.labels, strict=True)
             )

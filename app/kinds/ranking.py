@@ -9,7 +9,7 @@ then by their position in the poll.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -50,7 +50,14 @@ def standings(shape: Shape, counts: Mapping[str, int]) -> list[Standing]:
 class Ranking(Kind):
     name = "ranking"
 
-    def rules(self, *, n_options: int, max_choices: int | None, scale: int | None) -> Rules:
+    def rules(
+        self,
+        *,
+        n_options: int,
+        max_choices: int | None,
+        scale: int | None,
+        correct: Sequence[int] | None = None,
+    ) -> Rules:
         if scale is not None:
             raise invalid_field("scale", "only a rating poll has a scale")
         if max_choices is None:
@@ -81,6 +88,7 @@ class Ranking(Kind):
                 s.ranked,
                 s.points,
                 "" if s.average_place is None else f"{float(s.average_place):.4f}",
+                "",
             )
             for position, (s, label) in enumerate(
                 zip(standings(poll.shape, counts), poll.labels, strict=True)

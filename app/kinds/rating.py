@@ -6,7 +6,7 @@ carries only the counts, so every reader computes it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 from app.errors import invalid_field
@@ -25,7 +25,14 @@ class Rating(Kind):
     name = "rating"
     has_options = False
 
-    def rules(self, *, n_options: int, max_choices: int | None, scale: int | None) -> Rules:
+    def rules(
+        self,
+        *,
+        n_options: int,
+        max_choices: int | None,
+        scale: int | None,
+        correct: Sequence[int] | None = None,
+    ) -> Rules:
         if n_options:
             raise invalid_field("options", "a rating poll has a scale, not options")
         if max_choices not in (None, 1):
@@ -47,7 +54,7 @@ class Rating(Kind):
         shown = "" if mean is None else f"{float(mean):.4f}"
         ends = {1: poll.low_label or "", poll.shape.scale: poll.high_label or ""}
         return [
-            (value, ends.get(value, ""), value, n, value * n, shown)
+            (value, ends.get(value, ""), value, n, value * n, shown, "")
             for value in range(1, poll.shape.scale + 1)
             for n in [int(counts.get(str(value), 0))]
         ]

@@ -6,6 +6,7 @@
 -- holds the ballot string, and the counts hash one field per thing a ballot can mark,
 -- which a ballot adds one to (`marks`):
 --   single, multiple  ballot "3,5" (sorted option ids)      marks "3", "5"
+--   quiz              as multiple (the answer key is not counting's business)
 --   rating            ballot "4" (the value, 1..scale)       marks "4"
 --   ranking           ballot "5,3,7" (first choice first)    marks "5:1", "3:2", "7:3"
 -- meta.options lists what a ballot may name (",3,4,5,", a rating's ",1,2,3,4,5,").
@@ -30,7 +31,7 @@ local function kind_fields(kind, options, max_choices)
       fields[#fields + 1] = id
     end
   end
-  if kind == 'multiple' then return fields, 1, max_choices end
+  if kind == 'multiple' or kind == 'quiz' then return fields, 1, max_choices end
   if kind == 'ranking' then return fields, max_choices, max_choices end
   return fields, 1, 1
 end
@@ -50,7 +51,7 @@ local function kind_ballot(kind, form, raw, options, max_choices)
     if n ~= max_choices then return nil, 'wrong_rank_count' end
     return raw
   end
-  if kind == 'multiple' then
+  if kind == 'multiple' or kind == 'quiz' then
     if n > max_choices then return nil, 'too_many_choices' end
   elseif n ~= 1 then
     return nil, 'too_many_choices'

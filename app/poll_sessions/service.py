@@ -27,6 +27,7 @@ from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
 from app.poll_sessions.schemas import CreateSession, PatchSession, Present, session_json
 from app.polls import codes, ids
 from app.polls import service as polls
+from app.polls.leaderboard import leaderboard
 from app.tokens import Principal
 from models import Poll, PollStatus, Session
 
@@ -198,6 +199,15 @@ async def session_view(*, redis: Redis, principal: Principal, session: Session) 
         "session": payload,
         **await polls.poll_view(redis=redis, principal=principal, poll=poll),
     }
+
+
+async def session_leaderboard(
+    *, principal: Principal, session_id: int, limit: int, offset: int
+) -> dict[str, Any]:
+    """The scores over the session's quizzes (app/polls/leaderboard.py)."""
+    session = await find_session(session_id=session_id)
+    polls_in = await Poll.filter(session_id=session.id)
+    return await leaderboard(polls_in, user_id=principal.user_id, limit=limit, offset=offset)
 
 
 async def version_of(session_id: int) -> int | None:

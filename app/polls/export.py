@@ -76,6 +76,7 @@ async def poll_result_rows(*, redis: Redis, poll: Poll) -> list[Row]:
     text = PollText(
         shape=shape_of(poll, [o.id for o in options]),
         labels=tuple(o.label for o in options),
+        correct=tuple(o.correct for o in options),
         low_label=poll.low_label,
         high_label=poll.high_label,
     )

@@ -31,6 +31,11 @@ class PollOption(Reply):
     id: Id
     label: str
     position: Count
+    correct: bool | None = Field(
+        default=None,
+        description="a quiz's options only: whether it is a correct answer; null to all "
+        "but the owner until the poll closes",
+    )
 
 
 class Poll(Reply):
@@ -39,7 +44,7 @@ class Poll(Reply):
     id: Id
     code: Annotated[str, Field(pattern=f"^[{ALPHABET}]{{6}}$")]
     question: str
-    kind: Literal["single", "multiple", "rating", "ranking"]
+    kind: Literal["single", "multiple", "rating", "ranking", "quiz"]
     max_choices: Id
     scale: Annotated[int, Field(ge=2, description="a rating's values are 1..scale")] | None
     low_label: str | None
@@ -95,3 +100,23 @@ class ClosedPoll(Reply):
 class VoteReceipt(Reply):
     status: Literal["accepted", "changed", "unchanged"]
     seq: Count
+
+
+class LeaderboardEntry(Reply):
+    rank: Annotated[int, Field(ge=1, description="shared by those tied on points and correct")]
+    user_id: Id
+    name: str
+    points: Count
+    correct: Annotated[int, Field(ge=0, description="quizzes answered exactly right")]
+    answered: Annotated[int, Field(ge=0, description="quizzes answered at all")]
+
+
+class Leaderboard(Reply):
+    """Quiz scores, highest first (docs/protocol.md "Quiz"): a page of `entries` out of
+    `total` participants, and the caller's own entry (`me`, null without a ballot)."""
+
+    quizzes: list[Id] = Field(description="the quizzes counted: closed and final")
+    pending: list[Id] = Field(description="closed quizzes not yet final: ask again shortly")
+    total: Count
+    entries: list[LeaderboardEntry]
+    me: LeaderboardEntry | None

@@ -43,7 +43,7 @@ class PollFields(BaseModel):
 
     question: Question | None = None
     options: Options | None = None
-    kind: Literal["single", "multiple", "rating", "ranking"] | None = None
+    kind: Literal["single", "multiple", "rating", "ranking", "quiz"] | None = None
     max_choices: (
         Annotated[
             int,
@@ -65,6 +65,18 @@ class PollFields(BaseModel):
     ) = None
     low_label: EndLabel | None = None
     high_label: EndLabel | None = None
+    correct: (
+        Annotated[
+            list[Annotated[int, Field(ge=0, lt=MAX_OPTIONS)]],
+            Field(
+                min_length=1,
+                max_length=MAX_OPTIONS,
+                description="a quiz's correct answers: their positions in `options`, from 0",
+                json_schema_extra={"uniqueItems": True},
+            ),
+        ]
+        | None
+    ) = None
     allow_change: bool | None = None
     results_visibility: Literal["live", "after_close", "owner_only", "after_vote"] | None = None
     require_account: bool | None = None
@@ -83,6 +95,13 @@ class PollFields(BaseModel):
         which strict mode would refuse. True stays a boolean, refused."""
         if type(value) is float and value.is_integer():
             return int(value)
+        return value
+
+    @field_validator("correct", mode="before")
+    @classmethod
+    def _integral_items(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [cls._integral(v) for v in value]
         return value
 
     @field_validator("options")
@@ -219,7 +238,12 @@ def counts_visible(
     return False
 
 
-def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
+def poll_json(poll: Poll, options: list[PollOption], *, owner: bool = False) -> dict[str, Any]:
+    """The Poll as its owner (`owner`) or anyone else sees it: a quiz's answer key
+    (`correct` per option) is the owner's until the poll closes, null for others."""
+    status = effective_status(poll)
+    reveal = owner or status == "closed"
+    key = kind_of(str(poll.kind)).has_answer_key
     return {
         "id": poll.id,
         "code": poll.code,
@@ -231,13 +255,14 @@ def poll_json(poll: Poll, options: list[PollOption]) -> dict[str, Any]:
         "high_label": poll.high_label,
         "options": [
             {"id": o.id, "label": o.label, "position": o.position}
+            | ({"correct": o.correct if reveal else None} if key else {})
             for o in sorted(options, key=lambda o: o.position)
         ],
         "allow_change": poll.allow_change,
         "results_visibility": str(poll.results_visibility),
         "require_account": poll.require_account,
         "results_hidden": poll.results_hidden,
-        "status": effective_status(poll),
+        "status": status,
         "owner_id": poll.owner_id,  # type: ignore[attr-defined]
         "created_at": iso(poll.created_at),
         "opened_at": iso(poll.opened_at),

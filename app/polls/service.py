@@ -121,9 +121,33 @@ def _rules(kind: str, sent: dict[str, Any], n_options: int) -> Rules:
     for field in END_LABELS:
         if rules.has_options and sent.get(field) is not None:
             raise invalid_field(field, "only a rating poll has end labels")
+    if not rules.has_answer_key and sent.get("correct") is not None:
+        raise invalid_field("correct", "only a quiz has correct answers")
     return rules.rules(
-        n_options=n_options, max_choices=sent.get("max_choices"), scale=sent.get("scale")
+        n_options=n_options,
+        max_choices=sent.get("max_choices"),
+        scale=sent.get("scale"),
+        correct=sent.get("correct"),
     )
+
+
+def _key_of(options: list[PollOption]) -> list[int] | None:
+    """A poll's answer key as a body sends it (positions), None without one."""
+    return [o.position for o in options if o.correct] or None
+
+
+async def _set_key(options: list[PollOption], correct: tuple[int, ...]) -> None:
+    for option in options:
+        if option.correct != (option.position in correct):
+            option.correct = not option.correct
+            await option.save(update_fields=["correct"])
+
+
+async def _options_from(poll: Poll, labels: list[str], rules: Rules) -> None:
+    for position, label in enumerate(labels):
+        await PollOption.create(
+            poll_id=poll.id, position=position, label=label, correct=position in rules.correct
+        )
 
 
 END_LABELS = ("low_label", "high_label")
@@ -150,7 +174,8 @@ async def create_poll(
     # bucket above bounds; the cap is about storage, not an exact quota.
     if cap and await Poll.filter(owner_id=principal.user_id).count() >= cap:
         raise Forbidden(f"an account may own at most {cap} polls; delete some first")
-    now = datetime.now(UTC)
+    # Redis' clock, which stamps ballots and closes: a quiz's speed is measured on it.
+    now = datetime.fromtimestamp(await redis_now_ms(redis) / 1000, UTC)
     for _ in range(codes.MAX_ATTEMPTS):
         code = codes.new_code()
         if await Session.exists(code=code):  # codes are unique across polls and sessions
@@ -175,8 +200,7 @@ async def create_poll(
                     closes_at=body.closes_at,
                     opened_at=now if body.status == "open" else None,
                 )
-                for position, label in enumerate(body.options or ()):
-                    await PollOption.create(poll_id=poll.id, position=position, label=label)
+                await _options_from(poll, body.options or [], rules)
             break
         except IntegrityError:
             # A join-code or id collision (or a vanished owner, which the next round
@@ -188,7 +212,7 @@ async def create_poll(
     if poll.status == PollStatus.OPEN:
         await _go_live(redis, arq, poll, options)
     log.info("poll created (%s)", poll.status, extra={"poll_id": poll.id})
-    return poll_json(poll, options)
+    return poll_json(poll, options, owner=True)
 
 
 async def duplicate_poll(
@@ -199,14 +223,16 @@ async def duplicate_poll(
     code are the new poll's own. A poll like any other, so the creation bucket and
     the cap on polls apply."""
     source = await _owned(poll_id, principal)
+    options = await _options(source)
     body = CreatePoll(
         question=source.question,
-        options=[o.label for o in await _options(source)] or None,
+        options=[o.label for o in options] or None,
         kind=str(source.kind),  # type: ignore[arg-type]
         max_choices=source.max_choices,
         scale=source.scale,
         low_label=source.low_label,
         high_label=source.high_label,
+        correct=_key_of(options),
         allow_change=source.allow_change,
         results_visibility=str(source.results_visibility),  # type: ignore[arg-type]
         require_account=source.require_account,
@@ -254,7 +280,7 @@ async def list_polls(
     by_poll: dict[int, list[PollOption]] = {p.id: [] for p in polls}
     for option in await PollOption.filter(poll_id__in=list(by_poll)):
         by_poll[option.poll_id].append(option)  # type: ignore[attr-defined]
-    return {"items": [poll_json(p, by_poll[p.id]) for p in polls], "total": total}
+    return {"items": [poll_json(p, by_poll[p.id], owner=True) for p in polls], "total": total}
 
 
 async def find_poll(*, poll_id: int | None = None, code: str | None = None) -> Poll:
@@ -339,7 +365,8 @@ async def poll_view(*, redis: Redis, principal: Principal, poll: Poll) -> dict[s
     results = None
     if tally is not None and results_visible(poll, principal.user_id, status, voted=bool(mine)):
         results = results_json(tally, status, shape_of(poll, [o.id for o in options]))
-    return {"poll": poll_json(poll, options), "results": results, "my_vote": mine}
+    owner = principal.user_id == poll.owner_id  # type: ignore[attr-defined]
+    return {"poll": poll_json(poll, options, owner=owner), "results": results, "my_vote": mine}
 
 
 async def patch_poll(
@@ -363,6 +390,7 @@ async def patch_poll(
     # labels go with its kind.
     same = kind == poll.kind
     kept = {f: getattr(poll, f) if same else None for f in ("max_choices", "scale", *END_LABELS)}
+    kept["correct"] = _key_of(options) if same else None
     rules = _rules(kind, {**kept, **sent}, n_options)
     poll.max_choices, poll.scale = rules.max_choices, rules.scale
     if has_options:
@@ -384,22 +412,24 @@ async def patch_poll(
         await poll.save()
         if body.options is not None or not has_options:
             await PollOption.filter(poll_id=poll.id).delete()
-            for position, label in enumerate(body.options or ()):
-                await PollOption.create(poll_id=poll.id, position=position, label=label)
-    return poll_json(poll, await _options(poll))
+            await _options_from(poll, body.options or [], rules)
+        else:
+            await _set_key(options, rules.correct)
+    return poll_json(poll, await _options(poll), owner=True)
 
 
-RELABEL_FIELDS = frozenset({"question", "options", *END_LABELS})
+RELABEL_FIELDS = frozenset({"question", "options", "correct", *END_LABELS})
 
 
 async def relabel_poll(
     *, redis: Redis, poll: Poll, body: PatchPoll, sent: set[str]
 ) -> dict[str, Any]:
     """Fix the wording of a poll people may have voted on: the question, each option's
-    label in position order, a rating's end labels. What a ballot means (option ids, their number
-    and order, the rules of voting) stays, so no ballot or count changes; the rooms
-    get POLL_UPDATED with the new words. Any other field is 409, as every edit of a
-    non-draft was before."""
+    label in position order, a rating's end labels, a quiz's answer key (a wrong key
+    is fixed after the reveal: scores are computed from the key as it is). What a
+    ballot means (option ids, their number and order, the rules of voting) stays, so
+    no ballot or count changes; the rooms get POLL_UPDATED with the new words. Any
+    other field is 409, as every edit of a non-draft was before."""
     if sent - RELABEL_FIELDS:
         raise Conflict(
             "only the question and the option labels may change once a poll is open",
@@ -409,6 +439,14 @@ async def relabel_poll(
         if field in sent and kind_of(str(poll.kind)).has_options:
             raise invalid_field(field, "only a rating poll has end labels")
     options = await _options(poll)
+    kind = kind_of(str(poll.kind))
+    key = None
+    if "correct" in sent:
+        if not kind.has_answer_key:
+            raise invalid_field("correct", "only a quiz has correct answers")
+        key = kind.rules(
+            n_options=len(options), max_choices=poll.max_choices, scale=None, correct=body.correct
+        ).correct
     if body.options is not None and len(body.options) != len(options):
         raise invalid_field(
             "options",
@@ -421,12 +459,14 @@ async def relabel_poll(
         for option, label in zip(options, body.options or (), strict=False):
             if label != option.label:
                 await PollOption.filter(id=option.id).update(label=label)
+        if key is not None:
+            await _set_key(options, key)
     poll = await find_poll(poll_id=poll.id)  # deleted meanwhile: 404
     options = await _options(poll)
     # With the tally, as on reveal: a client redrawing from the message keeps its bars.
     await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
     log.info("poll relabelled", extra={"poll_id": poll.id})
-    return poll_json(poll, options)
+    return poll_json(poll, options, owner=True)
 
 
 async def open_poll(
@@ -437,15 +477,17 @@ async def open_poll(
         raise Conflict("only a draft can be opened", code="poll_not_open")
     if poll.closes_at is not None and poll.closes_at <= datetime.now(UTC):
         raise invalid_field("closes_at", "is in the past; patch it before opening")
+    # Redis' clock, which stamps ballots and closes: a quiz's speed is measured on it.
+    opened_at = datetime.fromtimestamp(await redis_now_ms(redis) / 1000, UTC)
     updated = await Poll.filter(id=poll.id, status=PollStatus.DRAFT).update(
-        status=PollStatus.OPEN, opened_at=datetime.now(UTC)
+        status=PollStatus.OPEN, opened_at=opened_at
     )
     if not updated:
         raise Conflict("only a draft can be opened", code="poll_not_open")
     poll = await Poll.get(id=poll.id)
     options = await _options(poll)
     await _go_live(redis, arq, poll, options)
-    body = poll_json(poll, options)
+    body = poll_json(poll, options, owner=True)
     await publish_poll_update(redis, poll, options, tally=None)
     log.info("poll opened", extra={"poll_id": poll.id})
     return body
@@ -517,7 +559,7 @@ async def reopen_poll(*, redis: Redis, principal: Principal, poll_id: int) -> di
     options = await _options(poll)
     await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
     log.info("poll reopened", extra={"poll_id": poll.id})
-    return poll_json(poll, options)
+    return poll_json(poll, options, owner=True)
 
 
 async def reset_results(*, redis: Redis, principal: Principal, poll_id: int) -> dict[str, Any]:
@@ -622,7 +664,7 @@ async def set_results_hidden(
     if changed:
         await publish_poll_update(redis, poll, options, tally=await current_tally(redis, poll))
         log.info("results %s", "hidden" if hidden else "revealed", extra={"poll_id": poll.id})
-    return poll_json(poll, options)
+    return poll_json(poll, options, owner=True)
 
 
 async def start_countdown(
@@ -655,7 +697,7 @@ async def start_countdown(
     options = await _options(poll)
     await publish_poll_update(redis, poll, options, tally=None)
     log.info("countdown %d s", body.seconds, extra={"poll_id": poll.id})
-    return poll_json(poll, options)
+    return poll_json(poll, options, owner=True)
 
 
 async def announce_placement(redis: Redis, poll_ids: list[int]) -> None:

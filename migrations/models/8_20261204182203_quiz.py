@@ -1,0 +1,69 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE `polls` MODIFY COLUMN `kind` VARCHAR(8) NOT NULL COMMENT 'SINGLE: single\nMULTIPLE: multiple\nRATING: rating\nRANKING: ranking\nQUIZ: quiz' DEFAULT 'single';
+        ALTER TABLE `poll_options` ADD `correct` BOOL NOT NULL DEFAULT 0;"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE `polls` MODIFY COLUMN `kind` VARCHAR(8) NOT NULL COMMENT 'SINGLE: single\nMULTIPLE: multiple\nRATING: rating\nRANKING: ranking' DEFAULT 'single';
+        ALTER TABLE `poll_options` DROP COLUMN `correct`;"""
+
+
+MODELS_STATE = (
+    "eJztXV9X47YS/yo+eWJ76B4SIFDuU4BsN92QbEnY3u7S41VskfjgSMFWYNNevvsdyXEsO3"
+    "awTf4YV29krJHl30ijmdGM+Kcypia23fc3LnYqZ9o/FYLGGP4I0fe1CppMAionMDSwRcMp"
+    "tBAUNHCZgwwGxDtkuxhIJnYNx5owixKgkqltcyI1oKFFhgFpSqyHKdYZHWI2EgP59heQLW"
+    "LiH9jlP79VLFcfTrHL+KsMByOGTR2xyl+84eRev7OwbYa+wDJ5U0HX2WwiaC3CPoiGfBwD"
+    "3aD2dEyCxpMZG1GyaG0R8bYhJtjh7wMac6b8w/i45wD43+p9Q9DEG7zEY+I7NLWZBMRAD2"
+    "gVXe90+3qv2df1SgboDEo47DBUV3z9kA/h51r16OTo9LB+dApNxDAXlJNn79UBMB6jgKfT"
+    "rzyL54ghr4VAPwCVS1v8vQTtxQg58djKPBGEYehRhH08JYjnABYE4TH6oduYDNkIfh7WVs"
+    "D5pXF98bFxvXdYe8dfSGF1eGumM39SE4844gHCpuVObDTTs6Ic5VsL0n6TAOpgaW8d66OD"
+    "FFgfHSRizR+FsZ4g132ijqmPkDvKAvYSY/nQrh0fp4AbWiXiLZ6FAZeVeBjrc0ptjEiCdp"
+    "bYIkgPgC8F1EtaOg3WC8oGwF6B7Xm32+Y9j133wRaEVj+C8c3VefN6ryqgh0YWw7L6DvBm"
+    "9B4TV39EtgW75R3zNvMw8peAGrPGOB76+B4iQjDnXbz3/3h7k3+FPPqtq2av37j6HBLKZa"
+    "Pf5E9qgjqLUPfqkWWx6ET7o9X/qPGf2tdupynQpC4bOuKNQbv+1wofE5oyqhP6pCNTxsQn"
+    "+6SQ1CXzKKO0w5xrkHKudbdJHQcfaHaJPZvPwDci9vliWZI6N37v7iVLjRMGyLh/QrA5hZ"
+    "5Iux61PRs+ooHnbB8+XWMbCWCX58DcLfgMXbxB6T/7892nBrMggGeAbJuyVwJ0LjopK0QO"
+    "voN5O9K9zeF1SF17ffV5V2XFi6843cWuC52/Eq6e10upkYL5gF+7ALmGuub9lAkprt1pjS"
+    "bp++VH49o4SkEEDcUn8XfzN8kqPSYC5Kv65AjQYj/ZcASIPoEUdS9SI0eA9rVv4HAhNhWD"
+    "MGwKKy144K2XOZv/C7ZeS4wpW/jo3Bq+OoKUZv4VIYT0S612eHhSOzisnx4fnZwcnx4sYk"
+    "nLj1YFlc5bv3LHJGQWvRxoMmCeZfHI/fa5HPGCCSDkh9dTeOFRqzPwwetRD/yB+9FzzZkW"
+    "W5lnPfju2gsIIXx8kCawBK0SURbPwjjfw6fFY9wk07HAuQVjQsTAS3j7vNvDuuICXLY/kr"
+    "R4V3qtzq/t5pnmcd+Sq5t2v/WZU8bAb0047brRh1ZnGgwZWvHfnU9zArkXlN9vWl/PtIep"
+    "9Xclh/ROU8juNFFyp1G58b6NEbUMHGOA9MZg1ifuABHW9WwFaaRX3exOcFg7qS90P/+xSt"
+    "v3rhrt9nIgyjWQHaPPVwO6YMoFZcECTGsE06ZPOnwltrMo8RBT+cLV9TQ6vJ6swutLGnxk"
+    "DUfZYQ5zKZxfxplHSp5AcSIyjNEQK88FoqzqbCDD2QB42TBqV3+0XGtgQbtZXnslvqctWi"
+    "+29ZjZdmm3voCdwjlvSeNDv3mtX7S7PSCJQw5duJG3pPtHB550O+0/zzTP/6TEnvkcX7r9"
+    "BcMjZTiP/VKtplhQ1WriguKPooIFW8rBOjIMOiVZz9piuNWyyrGsRpZp4hg36wXwo8wK+w"
+    "zYB1GgPGos4N6i6qITT85ZVNflNaifM810QPOAivrc7IBygn5uiVBhl2ea0F5mHnW05nCD"
+    "OopMxr1cR5Gy1PlkzCX0EKNKMih0ksEizp51YcuMSsaFl3Eu5S0zKhkXWcZ3FkG29XcuMU"
+    "d5laQLL2ldeHUxNvJvvW5nhZQlvqiULYNp/wNP2n2DUdkV8uWAhETrm7l7V43/Ri1gMLzP"
+    "ozLjHZxHPZToAfSSHF4Iicfwq+h42PiU0gRSVn/ILNs7til8GcjytM2aFBHmK9FE3UJ2xF"
+    "JuZ2SKL0viA3WwNSSf8Gwp0BGfJOVXd72x2Z2UHwVkBz0tcnlCyxo+Hj4Ze5Gji0bvonHZ"
+    "rMTN8TXAmj5Hr2CTOy2w4WUdghaGoHVu2u3Kc5pUZCqGuIZUv+6EpUP8rcxllZKcNSVZ5Y"
+    "zuJGe06w81NnM0WJer80d1SROsN430m9f/3AIJ5X1K2aWqinibVcR5vZ9Xez1FW7XrTArK"
+    "nBD0qiSVwiEZLl5NldJZW5HSWVtO6eQn/HrCkXrilA0zbW/SHhRaNch53o6DjaxJChKXOi"
+    "DPcEAubYXpnXh5/yyR0t2tCz+Zl9W80tUsWSHmfsTRlKZevAOf7GRu0u6du1IxNm/gZCXb"
+    "u5I3t0FTl9+6wv+MWrqhRi5+2EEJ1Bsxf3dcAeV5RCCohISmpAwKmauMpt0m7iXh6yDTVJ"
+    "8zqP0w43SXDD/ksjyZBQFbCXPCynTcPJ2YOVP/wpxKzIUWs3IpdqZCfRNvCfpE3CWOMuH+"
+    "qmiEctI27aRF56w6uX4JUmmdFsnvDd3VE+P9Ru/ySfaBl28QetEVrnQJ1uZ8muDT6J2GtP"
+    "lhtLaHtJ/u0NiyZz+daRgZI82hTJz4abCdudDSoU/AqFns3ftKRFxr7fyW3BKe2K+BY671"
+    "PjZ+rh3XeXf8p4sNBzPNcjWXwaQ39zWXArdBJzOvCTwRKImKDlcjFEhkCH02xCs4Izxg2t"
+    "MIxvh96qXZfhd06HdPDAubGswtqn138MRGBjQZzL6/+w+8x/sG3trEyLwlCNgo/wj4BCJG"
+    "YDGXv8jVRkCDDh4BDPGKfXilBR9u0yGdMmhuAmDwfvFe3oVtC1hfvspFBRwKGXDw5kaWYE"
+    "PAsalAQ5lu9hVqJfNVs2Gu8l1vc5Sm4OwoueLsKAoz/jGxnFyVKWFO5XcW2u9UlYXJK6y8"
+    "lYXTfPVIU1WNtHPxplrVksGazRSMMKpU87xBpcDiz7rIwpxqnRV5nanQ4YZDhyrO9YbjXH"
+    "4BR0yIS6rtSI5uyVc97+hS3K3HWIrvdxYiyKLutd3MRTPMYnEXTK6Iq/gMZcyR2UT6szF1"
+    "HEyYnuvAN4ZZmeh5TXSb58DkEkOUU8kgrwwesRNfLboKfompNJUA204bU2G/f2HYT93psH"
+    "GHVd0psKY7BdLUvW/vX3AVbLPeWZmyV9edUKW8KPp+oUg5KDLfsFcvmWjinbtx6VXaRBqP"
+    "fiGgjPaIzFdCa+SNWB+pouWJ928kLjGJQxkfsWW/WW+hW9P9c0UDdgVqG7qATlU6bdllHc"
+    "yyeS6L9mXCfG2aQ9WbqBL2IohgI9URcVkvygMPA7pQj0U6MW5gxzJGlRj/cv5kf5VziYI2"
+    "m/QrMzmQ/xbvcWOXXCWeECSfSSafD5TiVHITlft8UWVAeN68hOhWU535Vlec+VZjznwpYT"
+    "juvqtVftqCRTlqGR21JWNrm5vZ8/8BJM5pbw=="
+)
