@@ -1,4 +1,4 @@
-"""Rating and ranking polls in real Chromium over the real service: the host makes the
+"""Rating, ranking and quiz polls in real Chromium over the real service: the host makes the
 poll in the form, phones vote through their page (one of them changes its vote), and
 the projector, the presenter view and the phones draw the tally the server counted.
 
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests import test_web_browser
+from tests.test_manage import finalize
 from tests.test_web_browser import (
     WAIT_MS,
     Web,
@@ -333,3 +334,94 @@ async def test_editing_drafts_round_trips_rating_and_ranking(web: Web, browser: 
     await expect(items.filter(has_text="Rate lunch")).to_contain_text("Rating 1\u20137")
     await expect(items.filter(has_text="Order the rooms")).to_contain_text("Ranking of 3")
     no_problems(host, allow_console=("status of 422",))
+
+
+async def test_a_quiz_from_the_form_to_the_reveal(web: Web, browser: Any, worker: Any) -> None:
+    """The host ticks the correct answer in the form; phones vote without seeing it;
+    the close reveals it on every screen, each phone says how it did, and the
+    projector shows the leaderboard once the scores are final."""
+    owner = await api_owner(web.base_url)
+    host = await open_page(browser, PROJECTOR)
+    hp = host.page
+    await sign_in(hp, web.base_url, owner)
+    await hp.get_by_label("Question").fill("Which planet is closest to the Sun?")
+    await hp.get_by_label("Quiz").check()
+    for i, label in enumerate(["Venus", "Mercury", "Mars"], start=1):
+        if i > 2:
+            await hp.get_by_role("button", name="Add answer").click()
+        await hp.get_by_label(f"Answer {i}", exact=True).fill(label)
+    # Nothing ticked: the server says what is missing, next to the key.
+    await hp.get_by_role("button", name="Create and open").click()
+    await expect(hp.locator('[data-error-for="correct"]')).to_contain_text(
+        "at least 1", timeout=WAIT_MS
+    )
+    await hp.get_by_label("Answer 2 is correct").check()
+    await hp.get_by_role("button", name="Create and open").click()
+    poll = await created_poll(hp, web.base_url, owner)
+    assert (poll["kind"], poll["max_choices"]) == ("quiz", 1)
+    assert [o["correct"] for o in poll["options"]] == [False, True, False]
+
+    screen = await projector(browser, web.base_url, poll["code"])
+    phones = await audience(browser, web.base_url, poll["code"], 2)
+    right, wrong = (p.page for p in phones)
+    await expect(right.locator("#instructions")).to_contain_text("Tap one answer.")
+    await right.get_by_role("button", name="Mercury").click()
+    await wrong.get_by_role("button", name="Venus").click()
+    for phone in (right, wrong):
+        await expect(phone.locator("#vote-state")).to_have_text("Your vote is counted.")
+    # Open: the key is nowhere on the audience's screens.
+    for page in (right, wrong, screen.page):
+        await expect(page.locator(".is-correct, .label-sub")).to_have_count(0)
+    await expect(screen.page.locator("#pr-total")).to_have_text("2", timeout=WAIT_MS)
+
+    await owner_json(web.base_url, owner, "POST", f"/polls/{poll['id']}/close")
+    await expect(right.locator("#notice")).to_have_text(
+        "Voting has closed. You got it right!", timeout=WAIT_MS
+    )
+    await expect(wrong.locator("#notice")).to_have_text(
+        "Voting has closed. Not this time. The answer: Mercury."
+    )
+    await expect(wrong.locator("#choices .choice.is-correct")).to_have_text(["✓Mercury"])
+    for page, chart in ((screen.page, "#pr-chart"), (right, "#chart"), (hp, "#p-chart")):
+        sub = page.locator(f"{chart} li.row .label-sub")
+        await expect(sub).to_have_text(["✓ correct answer"], timeout=WAIT_MS)
+        marked = page.locator(f"{chart} li.row").filter(has=page.locator(".label-sub"))
+        await expect(marked.locator(".label-text")).to_have_text(["Mercury"])
+    await expect(right.locator("#chart li.row.is-mine .mine")).to_have_text(["you: right"])
+    board = screen.page.locator("#pr-board")
+    await expect(board.locator("#pr-board-note")).to_have_text("Counting the scores…")
+    await finalize(worker, poll["id"])  # the worker makes the close final: scores count
+    await expect(board.locator("#pr-board-note")).to_have_text("", timeout=WAIT_MS)
+    lines = board.locator("li")
+    await expect(lines.locator(".rank")).to_have_text(["1.", "2."])
+    await expect(lines.locator(".pts").nth(1)).to_have_text("0 pts")
+    await expect(lines.locator(".pts").nth(0)).to_have_text(re.compile(r"^(1,000|[5-9]\d\d) pts$"))
+
+    # A draft's key round-trips through the form, following the answers' number.
+    draft = await api_poll(
+        web.base_url,
+        owner,
+        question="Which are gas giants?",
+        kind="quiz",
+        options=["Jupiter", "Mars", "Saturn"],
+        correct=[0, 2],
+        status="draft",
+    )
+    await hp.goto(f"{web.base_url}/host#/edit/{draft['id']}")
+    await expect(hp.get_by_label("Quiz")).to_be_checked(timeout=WAIT_MS)
+    boxes = hp.locator(".key-box input")
+    await expect(boxes).to_have_count(3)
+    assert [await b.is_checked() for b in await boxes.all()] == [True, False, True]
+    await expect(hp.get_by_label("How many may each voter pick?")).to_have_value("2")
+    await hp.get_by_role("button", name="Add answer").click()
+    await hp.get_by_label("Answer 4", exact=True).fill("Neptune")
+    await hp.get_by_label("Answer 4 is correct").check()
+    await hp.get_by_label("How many may each voter pick?").fill("")
+    await hp.get_by_role("button", name="Save changes").click()
+    await hp.wait_for_url("**/host#/", timeout=WAIT_MS)  # saved: back to the list
+    saved = (await owner_json(web.base_url, owner, "GET", f"/polls/{draft['id']}"))["poll"]
+    assert [o["correct"] for o in saved["options"]] == [True, False, True, True]
+    assert saved["max_choices"] == 3  # empty: as many as the key has
+    items = hp.locator("#poll-list li.poll-item")
+    await expect(items.filter(has_text="gas giants")).to_contain_text("Quiz of 4 answers")
+    no_problems(host, screen, *phones, allow_console=("status of 422",))

@@ -365,7 +365,8 @@ export class PollView {
     if (status === 'draft') {
       this.showNotice('This poll has not started yet. Keep this page open: voting starts here as soon as the host opens it.');
     } else if (status === 'closed') {
-      this.showNotice('Voting has closed.', 'closed');
+      const verdict = this.kind.verdict(this.state.poll, this.state.myVote);
+      this.showNotice(verdict ? `Voting has closed. ${verdict}` : 'Voting has closed.', 'closed');
     } else if (this.sessionNote) {
       this.showNotice(this.sessionNote, 'warn');
     } else {

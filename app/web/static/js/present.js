@@ -12,7 +12,7 @@
 // reconnection. A session's projector follows the host: each SESSION_STATE shows the
 // poll presented now, or the waiting screen.
 
-import { voterSession } from './api.js';
+import { authed, voterSession } from './api.js';
 import { ResultsChart } from './chart.js';
 import { Countdown, ServerClock } from './countdown.js';
 import { byId, h, normalizeCode, setText } from './dom.js';
@@ -31,6 +31,9 @@ const el = {
   link: byId('pr-link'),
   code: byId('pr-code'),
   qr: byId('pr-qr'),
+  board: byId('pr-board'),
+  boardNote: byId('pr-board-note'),
+  boardList: byId('pr-board-list'),
 };
 const chart = new ResultsChart(el.chart);
 const clock = new ServerClock();
@@ -39,6 +42,10 @@ const countdown = new Countdown(byId('pr-countdown'), clock, { prefix: 'Voting c
 const STATUS_WORDS = { draft: 'Not open yet', open: 'Voting open', closed: 'Voting closed' };
 // While the code finds neither a poll nor a session, it is asked for again this often.
 const REJOIN_MS = 3000;
+// A closed quiz's leaderboard: this many lines; asked again while a quiz is still being
+// made final (`pending`, a second or so), or after a failed request.
+const BOARD_LINES = 5;
+const BOARD_RETRY_MS = 1000;
 
 const rawCode = decodeURIComponent(location.pathname.split('/')[2] || '');
 const code = normalizeCode(rawCode);
@@ -52,6 +59,7 @@ const state = {
   results: null, // {counts, total} | {hidden: true, total} | null (nothing yet)
 };
 let rejoinTimer = null;
+const board = { shownFor: '', timer: null };
 
 const room = new LiveRoom({
   session: voterSession,
@@ -228,6 +236,7 @@ function render() {
     chart.setPoll(null);
     el.hidden.hidden = true;
     document.title = `${state.session ? state.session.title : code} – livepolls`;
+    syncBoard();
     return;
   }
   document.title = `${poll.code} · ${poll.question} – livepolls`;
@@ -246,6 +255,44 @@ function render() {
   el.foot.hidden = total === null || total === undefined;
   setText(el.total, total ?? 0);
   setText(el.totalWord, total === 1 ? 'vote' : 'votes');
+  syncBoard();
+}
+
+/** The leaderboard under a closed quiz: the session's (every quiz so far) on a session's
+ * screen, else the quiz's own. Asked for once per poll closed, and again while pending. */
+function syncBoard() {
+  const { poll } = state;
+  const wanted = poll !== null && poll.kind === 'quiz' && poll.status === 'closed';
+  const key = wanted ? `${poll.id}` : '';
+  if (key === board.shownFor) return;
+  board.shownFor = key;
+  clearTimeout(board.timer);
+  el.board.hidden = !wanted;
+  el.boardList.replaceChildren();
+  setText(el.boardNote, '');
+  if (wanted) loadBoard(key);
+}
+
+async function loadBoard(key) {
+  const path = state.kind === 'session' && state.session
+    ? `/sessions/${state.session.id}/leaderboard` : `/polls/${state.poll.id}/leaderboard`;
+  let got = null;
+  try {
+    got = await authed((await voterSession()).key, `${path}?limit=${BOARD_LINES}`);
+  } catch {
+    got = null;
+  }
+  if (board.shownFor !== key) return; // moved on meanwhile
+  if (got === null || got.pending.length) board.timer = setTimeout(() => loadBoard(key), BOARD_RETRY_MS);
+  if (got === null) return;
+  setText(el.boardNote, got.pending.length ? 'Counting the scores…' : (got.total ? '' : 'Nobody scored yet.'));
+  el.boardList.replaceChildren(...got.entries.map((e) => h(
+    'li',
+    {},
+    h('span', { class: 'rank', text: `${e.rank}.` }),
+    h('span', { class: 'name', text: e.name }),
+    h('span', { class: 'pts', text: `${e.points.toLocaleString('en')} pts` }),
+  )));
 }
 
 function hiddenWords(poll) {

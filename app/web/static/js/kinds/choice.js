@@ -24,6 +24,8 @@ const choice = {
 
   errors: (poll) => ({ too_many_choices: `Pick at most ${poll.max_choices} answers.` }),
 
+  verdict: () => '',
+
   wording: (poll, prefix) => answerWording(poll, prefix),
 };
 

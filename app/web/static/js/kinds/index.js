@@ -16,6 +16,7 @@
 //   build(view), render(view)  the controls in the view's `#choices`: built once per
 //                              poll, then kept in step with `view.state` (poll-view.js)
 //   instructions(poll, voted)  what to do, in a sentence
+//   verdict(poll, ballot)      once closed, a word on my ballot ('' for none; a quiz's)
 //   errors(poll)               words for the vote error codes of this kind
 // The results:
 //   rows(poll)                       the chart's rows: [{key, label, sub?, optionId?}]
@@ -29,6 +30,7 @@
 //   wording(poll, prefix)  "Fix wording"'s fields: {node, body()}
 
 import { multiple, single } from './choice.js';
+import { quiz } from './quiz.js';
 import { ranking } from './ranking.js';
 import { rating } from './rating.js';
 
@@ -37,6 +39,7 @@ export const KINDS = {
   multiple,
   rating,
   ranking,
+  quiz,
 };
 
 /** The component of a kind name; an unknown name (a newer server) reads as single. */

@@ -135,6 +135,8 @@ export const ranking = {
 
   mine: (poll, ballot) => new Map((ballot || []).map((id, i) => [String(id), `your ${ordinal(i + 1)}`])),
 
+  verdict: () => '',
+
   describe: (poll) => (poll.max_choices === poll.options.length
     ? `Ranking of ${poll.options.length}`
     : `Ranking: top ${poll.max_choices} of ${poll.options.length}`),

@@ -96,6 +96,8 @@ export const rating = {
 
   mine: (poll, ballot) => new Map((ballot || []).map((v) => [String(v), 'your vote'])),
 
+  verdict: () => '',
+
   describe: (poll) => `Rating 1–${poll.scale}`,
 
   form() {
