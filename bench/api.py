@@ -140,7 +140,7 @@ class Api:
         **extra: Any,
     ) -> PollRef:
         """A poll of `kind`: a rating has `options` values (its scale), a ranking orders
-        all but one of its `options`."""
+        all but one of its `options`, a quiz's first option is its correct answer."""
         body: dict[str, Any] = {
             "question": question,
             "allow_change": allow_change,
@@ -153,6 +153,8 @@ class Api:
             body["options"] = [f"option {i + 1}" for i in range(options)]
         if kind == "ranking":
             body.update(kind=kind, max_choices=options - 1)
+        if kind == "quiz":  # one correct answer: a ballot is one option, as single's
+            body.update(kind=kind, correct=[0])
         r = await self._post("/polls", body, owner.token)
         if r.status_code != 201:
             raise ApiError("POST /polls", r)

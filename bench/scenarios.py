@@ -1359,7 +1359,7 @@ Scenario = Callable[[Ctx, GenPool, ScenarioResult], Awaitable[None]]
 
 # ---- 11. question kinds side by side ------------------------------------------------------
 
-KINDS = ("single", "rating", "ranking")
+KINDS = ("single", "rating", "ranking", "quiz")
 KIND_GOAL = 0.8  # issue #21: each kind's acks/s within 20% of choice's
 
 
@@ -1367,9 +1367,10 @@ async def kinds(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     """Each kind's acks knee, then one room's vote -> RESULTS latency per kind, choice
     first, in the same run: a kind costs only what its ballot costs in the vote script
     (kinds.lua) and its counts in the RESULTS frame. A rating has 4 values, a ranking
-    orders 3 of 4 options (3 count fields per ballot, 12 in the frame)."""
+    orders 3 of 4 options (3 count fields per ballot, 12 in the frame), a quiz has 4
+    options, one correct."""
     if ctx.target.name != "livepolls":
-        res.skipped = "no rating or ranking polls on this target"
+        res.skipped = "no rating, ranking or quiz polls on this target"
         return
     s = ctx.scale
     members, rate = s.fanout_members, s.fanout_rates[-1]

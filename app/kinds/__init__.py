@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.kinds.base import RESULT_COLUMNS, Kind, PollText, Rules, Shape
+from app.kinds.base import RESULT_COLUMNS, Asked, Kind, PollText, Rules, Shape
 from app.kinds.choice import Choice
 from app.kinds.quiz import Quiz
 from app.kinds.ranking import Ranking
@@ -37,4 +37,14 @@ def shape_of(poll: Poll, option_ids: Sequence[int]) -> Shape:
     )
 
 
-__all__ = ["KINDS", "RESULT_COLUMNS", "Kind", "PollText", "Rules", "Shape", "kind_of", "shape_of"]
+__all__ = [
+    "KINDS",
+    "RESULT_COLUMNS",
+    "Asked",
+    "Kind",
+    "PollText",
+    "Rules",
+    "Shape",
+    "kind_of",
+    "shape_of",
+]

@@ -44,6 +44,17 @@ class Shape:
 
 
 @dataclass(frozen=True, slots=True)
+class Asked:
+    """What a create or patch body asks of a poll's rules (None: not sent), and how
+    many options the poll will have."""
+
+    n_options: int
+    max_choices: int | None = None
+    scale: int | None = None
+    correct: Sequence[int] | None = None  # positions
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """A poll's voting rules as its kind settled them from a create or patch body."""
 
@@ -57,21 +68,16 @@ class Kind(ABC):
     name: str
     # Whether the poll has options (labels the audience picks from).
     has_options: ClassVar[bool] = True
+    # Whether its values are 1..scale (a rating's `scale`).
+    has_scale: ClassVar[bool] = False
     # Whether some options are the correct answers (a quiz's answer key, `correct`).
     has_answer_key: ClassVar[bool] = False
 
     @abstractmethod
-    def rules(
-        self,
-        *,
-        n_options: int,
-        max_choices: int | None,
-        scale: int | None,
-        correct: Sequence[int] | None = None,
-    ) -> Rules:
-        """The poll's rules from what the host sent (None: not sent), or the 422 naming
-        the field that is wrong. `n_options` counts the options the poll will have;
-        `correct` (positions) is sent to a kind with an answer key only."""
+    def rules(self, asked: Asked) -> Rules:
+        """The poll's rules from what the host asked, or the 422 naming the field that
+        is wrong. Fields of another kind never get here (app/polls/service.py refuses
+        a scale but for a rating, an answer key but for a quiz)."""
 
     def values(self, shape: Shape) -> list[str]:
         """What a ballot may name: the vote script's `meta.options`."""

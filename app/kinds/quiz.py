@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from app.errors import invalid_field
-from app.kinds.base import PollText, Rules
+from app.kinds.base import Asked, PollText, Rules
 from app.kinds.choice import Choice
 
 MAX_POINTS, MIN_POINTS = 1000, 500
@@ -51,36 +51,24 @@ class Quiz(Choice):
     def __init__(self) -> None:
         super().__init__("quiz")
 
-    def rules(
-        self,
-        *,
-        n_options: int,
-        max_choices: int | None,
-        scale: int | None,
-        correct: Sequence[int] | None = None,
-    ) -> Rules:
-        if scale is not None:
-            raise invalid_field("scale", "only a rating poll has a scale")
+    def rules(self, asked: Asked) -> Rules:
+        correct, n = asked.correct, asked.n_options
         if not correct:
             raise invalid_field(
                 "correct", "a quiz needs its correct answers: the positions of those options"
             )
         if len(set(correct)) != len(correct):
             raise invalid_field("correct", "names an option twice")
-        if max(correct) >= n_options:
-            raise invalid_field(
-                "correct", f"positions are 0 to {n_options - 1}, one per option in order"
-            )
+        if max(correct) >= n:
+            raise invalid_field("correct", f"positions are 0 to {n - 1}, one per option in order")
         key = tuple(sorted(correct))
-        if max_choices is None:
-            max_choices = len(key)
-        if not len(key) <= max_choices <= n_options:
+        limit = len(key) if asked.max_choices is None else asked.max_choices
+        if not len(key) <= limit <= n:
             raise invalid_field(
                 "max_choices",
-                f"a voter must be able to pick every correct answer: between {len(key)} "
-                f"and {n_options}",
+                f"a voter must be able to pick every correct answer: between {len(key)} and {n}",
             )
-        return Rules(max_choices=max_choices, correct=key)
+        return Rules(max_choices=limit, correct=key)
 
     def result_rows(
         self, poll: PollText, counts: Mapping[str, int], total: int

@@ -9,12 +9,12 @@ then by their position in the poll.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from app.errors import invalid_field
-from app.kinds.base import Kind, PollText, Rules, Shape
+from app.kinds.base import Asked, Kind, PollText, Rules, Shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +50,13 @@ def standings(shape: Shape, counts: Mapping[str, int]) -> list[Standing]:
 class Ranking(Kind):
     name = "ranking"
 
-    def rules(
-        self,
-        *,
-        n_options: int,
-        max_choices: int | None,
-        scale: int | None,
-        correct: Sequence[int] | None = None,
-    ) -> Rules:
-        if scale is not None:
-            raise invalid_field("scale", "only a rating poll has a scale")
-        if max_choices is None:
-            return Rules(max_choices=n_options)
-        if not 2 <= max_choices <= n_options:
-            raise invalid_field(
-                "max_choices", f"a ranking orders between 2 and {n_options} options"
-            )
-        return Rules(max_choices=max_choices)
+    def rules(self, asked: Asked) -> Rules:
+        n = asked.n_options
+        if asked.max_choices is None:
+            return Rules(max_choices=n)
+        if not 2 <= asked.max_choices <= n:
+            raise invalid_field("max_choices", f"a ranking orders between 2 and {n} options")
+        return Rules(max_choices=asked.max_choices)
 
     def fields(self, shape: Shape) -> list[str]:
         return [f"{oid}:{p}" for oid in shape.option_ids for p in range(1, shape.max_choices + 1)]

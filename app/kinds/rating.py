@@ -6,11 +6,11 @@ carries only the counts, so every reader computes it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from fractions import Fraction
 
 from app.errors import invalid_field
-from app.kinds.base import Kind, PollText, Rules, Shape
+from app.kinds.base import Asked, Kind, PollText, Rules, Shape
 
 SCALE_MIN, SCALE_MAX, SCALE_DEFAULT = 2, 10, 5
 
@@ -24,22 +24,14 @@ def average(counts: Mapping[str, int], total: int) -> Fraction | None:
 class Rating(Kind):
     name = "rating"
     has_options = False
+    has_scale = True
 
-    def rules(
-        self,
-        *,
-        n_options: int,
-        max_choices: int | None,
-        scale: int | None,
-        correct: Sequence[int] | None = None,
-    ) -> Rules:
-        if n_options:
+    def rules(self, asked: Asked) -> Rules:
+        if asked.n_options:
             raise invalid_field("options", "a rating poll has a scale, not options")
-        if max_choices not in (None, 1):
+        if asked.max_choices not in (None, 1):
             raise invalid_field("max_choices", "a rating takes exactly one value")
-        if scale is None:
-            scale = SCALE_DEFAULT
-        return Rules(max_choices=1, scale=scale)
+        return Rules(max_choices=1, scale=SCALE_DEFAULT if asked.scale is None else asked.scale)
 
     def values(self, shape: Shape) -> list[str]:
         return [str(v) for v in range(1, shape.scale + 1)]

@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 from app import keys, ratelimit
 from app.config import Settings
 from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
-from app.kinds import Rules, kind_of, shape_of
+from app.kinds import Asked, Rules, kind_of, shape_of
 from app.polls import codes, ids
 from app.polls.schemas import (
     CLEARABLE,
@@ -121,13 +121,17 @@ def _rules(kind: str, sent: dict[str, Any], n_options: int) -> Rules:
     for field in END_LABELS:
         if rules.has_options and sent.get(field) is not None:
             raise invalid_field(field, "only a rating poll has end labels")
+    if not rules.has_scale and sent.get("scale") is not None:
+        raise invalid_field("scale", "only a rating poll has a scale")
     if not rules.has_answer_key and sent.get("correct") is not None:
         raise invalid_field("correct", "only a quiz has correct answers")
     return rules.rules(
-        n_options=n_options,
-        max_choices=sent.get("max_choices"),
-        scale=sent.get("scale"),
-        correct=sent.get("correct"),
+        Asked(
+            n_options=n_options,
+            max_choices=sent.get("max_choices"),
+            scale=sent.get("scale"),
+            correct=sent.get("correct"),
+        )
     )
 
 
@@ -444,9 +448,8 @@ async def relabel_poll(
     if "correct" in sent:
         if not kind.has_answer_key:
             raise invalid_field("correct", "only a quiz has correct answers")
-        key = kind.rules(
-            n_options=len(options), max_choices=poll.max_choices, scale=None, correct=body.correct
-        ).correct
+        asked = Asked(len(options), max_choices=poll.max_choices, correct=body.correct)
+        key = kind.rules(asked).correct
     if body.options is not None and len(body.options) != len(options):
         raise invalid_field(
             "options",
