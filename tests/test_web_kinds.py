@@ -396,6 +396,14 @@ async def test_a_quiz_from_the_form_to_the_reveal(web: Web, browser: Any, worker
     await expect(lines.locator(".rank")).to_have_text(["1.", "2."])
     await expect(lines.locator(".pts").nth(1)).to_have_text("0 pts")
     await expect(lines.locator(".pts").nth(0)).to_have_text(re.compile(r"^(1,000|[5-9]\d\d) pts$"))
+    # And each phone its points in it.
+    await expect(right.locator("#notice")).to_have_text(
+        re.compile(r"^Voting has closed\. You got it right! \+(1,000|[5-9]\d\d) pts\.$"),
+        timeout=WAIT_MS,
+    )
+    await expect(wrong.locator("#notice")).to_have_text(
+        "Voting has closed. Not this time. The answer: Mercury. +0 pts."
+    )
 
     # A draft's key round-trips through the form, following the answers' number.
     draft = await api_poll(
@@ -425,3 +433,36 @@ async def test_a_quiz_from_the_form_to_the_reveal(web: Web, browser: Any, worker
     items = hp.locator("#poll-list li.poll-item")
     await expect(items.filter(has_text="gas giants")).to_contain_text("Quiz of 4 answers")
     no_problems(host, screen, *phones, allow_console=("status of 422",))
+
+
+async def test_a_sessions_quiz_shows_each_phone_its_rank(
+    web: Web, browser: Any, worker: Any
+) -> None:
+    """On a session's page a closed quiz says what it scored and where the phone
+    stands over the session's quizzes; the projector draws the session's board."""
+    owner = await api_owner(web.base_url)
+    poll = await api_poll(
+        web.base_url, owner, question="2 + 2?", kind="quiz", options=["3", "4"], correct=[1]
+    )
+    session = await owner_json(
+        web.base_url, owner, "POST", "/sessions", {"title": "Quiz night", "poll_ids": [poll["id"]]}
+    )
+    await owner_json(
+        web.base_url, owner, "POST", f"/sessions/{session['id']}/present", {"poll_id": poll["id"]}
+    )
+    screen = await projector(browser, web.base_url, session["code"])
+    phone = await open_page(browser, PHONE)
+    await phone.page.goto(f"{web.base_url}/s/{session['code']}")
+    await expect_live(phone.page)
+    await phone.page.get_by_role("button", name="4").click()
+    await expect(phone.page.locator("#vote-state")).to_have_text("Your vote is counted.")
+    await owner_json(web.base_url, owner, "POST", f"/polls/{poll['id']}/close")
+    await finalize(worker, poll["id"])
+    await expect(phone.page.locator("#notice")).to_have_text(
+        re.compile(
+            r"^Voting has closed\. You got it right! \+([\d,]+) pts\. \1 pts in all, rank 1\.$"
+        ),
+        timeout=WAIT_MS,
+    )
+    await expect(screen.page.locator("#pr-board li .rank")).to_have_text(["1."], timeout=WAIT_MS)
+    no_problems(screen, phone)

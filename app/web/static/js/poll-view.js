@@ -20,6 +20,7 @@ import { ResultsChart } from './chart.js';
 import { Countdown, ServerClock } from './countdown.js';
 import { byId, setText, shortTime } from './dom.js';
 import { kindOf } from './kinds/index.js';
+import { followBoard } from './leaderboard.js';
 
 export class PollView {
   /**
@@ -138,6 +139,36 @@ export class PollView {
     };
     this.choicesKey = '';
     this.countdown.set(null);
+    this.followScore(null);
+  }
+
+  /**
+   * A closed, scored poll (a quiz) I voted in: my points in it, and in its session so
+   * far, from the leaderboards, once final. `key` names what is followed ('' or null:
+   * nothing); each new one stops the last.
+   */
+  followScore(key) {
+    if (this.score && this.score.key === key) return;
+    if (this.score) this.score.stops.forEach((stop) => stop());
+    this.score = key ? { key, stops: [], poll: null, session: null } : null;
+    if (!key) return;
+    const who = this.voter();
+    const { poll } = this.state;
+    if (!who) return;
+    const follow = (path, part) => this.score.stops.push(followBoard(who.key, `${path}/leaderboard?limit=1`, (board) => {
+      this.score[part] = board.pending.length ? null : board.me;
+      this.renderNotice();
+    }));
+    follow(`/polls/${poll.id}`, 'poll');
+    if (poll.session_id) follow(`/sessions/${poll.session_id}`, 'session');
+  }
+
+  scoreWords() {
+    const s = this.score;
+    if (!s || !s.poll) return '';
+    const mine = `+${s.poll.points.toLocaleString('en')} pts.`;
+    if (!s.session) return mine;
+    return `${mine} ${s.session.points.toLocaleString('en')} pts in all, rank ${s.session.rank}.`;
   }
 
   get poll() {
@@ -361,12 +392,14 @@ export class PollView {
   }
 
   renderNotice() {
-    const status = this.state.poll.status;
+    const { poll, myVote } = this.state;
+    const status = poll.status;
+    this.followScore(status === 'closed' && this.kind.scored && myVote ? `${poll.id}` : null);
     if (status === 'draft') {
       this.showNotice('This poll has not started yet. Keep this page open: voting starts here as soon as the host opens it.');
     } else if (status === 'closed') {
-      const verdict = this.kind.verdict(this.state.poll, this.state.myVote);
-      this.showNotice(verdict ? `Voting has closed. ${verdict}` : 'Voting has closed.', 'closed');
+      const words = ['Voting has closed.', this.kind.verdict(poll, myVote), this.scoreWords()];
+      this.showNotice(words.filter(Boolean).join(' '), 'closed');
     } else if (this.sessionNote) {
       this.showNotice(this.sessionNote, 'warn');
     } else {

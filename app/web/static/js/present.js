@@ -12,10 +12,11 @@
 // reconnection. A session's projector follows the host: each SESSION_STATE shows the
 // poll presented now, or the waiting screen.
 
-import { authed, voterSession } from './api.js';
+import { voterSession } from './api.js';
 import { ResultsChart } from './chart.js';
 import { Countdown, ServerClock } from './countdown.js';
 import { byId, h, normalizeCode, setText } from './dom.js';
+import { followBoard } from './leaderboard.js';
 import { LiveRoom } from './live.js';
 
 const el = {
@@ -42,10 +43,8 @@ const countdown = new Countdown(byId('pr-countdown'), clock, { prefix: 'Voting c
 const STATUS_WORDS = { draft: 'Not open yet', open: 'Voting open', closed: 'Voting closed' };
 // While the code finds neither a poll nor a session, it is asked for again this often.
 const REJOIN_MS = 3000;
-// A closed quiz's leaderboard: this many lines; asked again while a quiz is still being
-// made final (`pending`, a second or so), or after a failed request.
+// A closed quiz's leaderboard: this many lines.
 const BOARD_LINES = 5;
-const BOARD_RETRY_MS = 1000;
 
 const rawCode = decodeURIComponent(location.pathname.split('/')[2] || '');
 const code = normalizeCode(rawCode);
@@ -59,7 +58,7 @@ const state = {
   results: null, // {counts, total} | {hidden: true, total} | null (nothing yet)
 };
 let rejoinTimer = null;
-const board = { shownFor: '', timer: null };
+const board = { shownFor: '', stop: null };
 
 const room = new LiveRoom({
   session: voterSession,
@@ -259,32 +258,27 @@ function render() {
 }
 
 /** The leaderboard under a closed quiz: the session's (every quiz so far) on a session's
- * screen, else the quiz's own. Asked for once per poll closed, and again while pending. */
+ * screen, else the quiz's own; followed while its scores are pending. */
 function syncBoard() {
   const { poll } = state;
   const wanted = poll !== null && poll.kind === 'quiz' && poll.status === 'closed';
   const key = wanted ? `${poll.id}` : '';
   if (key === board.shownFor) return;
   board.shownFor = key;
-  clearTimeout(board.timer);
+  if (board.stop) board.stop();
+  board.stop = null;
   el.board.hidden = !wanted;
   el.boardList.replaceChildren();
   setText(el.boardNote, '');
-  if (wanted) loadBoard(key);
+  if (!wanted) return;
+  const path = state.kind === 'session' && state.session
+    ? `/sessions/${state.session.id}/leaderboard` : `/polls/${poll.id}/leaderboard`;
+  voterSession().then((who) => {
+    if (board.shownFor === key) board.stop = followBoard(who.key, `${path}?limit=${BOARD_LINES}`, drawBoard);
+  }, () => {}); // no session to ask with: the chart stays, without a board
 }
 
-async function loadBoard(key) {
-  const path = state.kind === 'session' && state.session
-    ? `/sessions/${state.session.id}/leaderboard` : `/polls/${state.poll.id}/leaderboard`;
-  let got = null;
-  try {
-    got = await authed((await voterSession()).key, `${path}?limit=${BOARD_LINES}`);
-  } catch {
-    got = null;
-  }
-  if (board.shownFor !== key) return; // moved on meanwhile
-  if (got === null || got.pending.length) board.timer = setTimeout(() => loadBoard(key), BOARD_RETRY_MS);
-  if (got === null) return;
+function drawBoard(got) {
   setText(el.boardNote, got.pending.length ? 'Counting the scores…' : (got.total ? '' : 'Nobody scored yet.'));
   el.boardList.replaceChildren(...got.entries.map((e) => h(
     'li',

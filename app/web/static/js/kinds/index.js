@@ -17,6 +17,8 @@
 //                              poll, then kept in step with `view.state` (poll-view.js)
 //   instructions(poll, voted)  what to do, in a sentence
 //   verdict(poll, ballot)      once closed, a word on my ballot ('' for none; a quiz's)
+//   scored          (optional) true: the kind has a leaderboard, and a closed poll's page
+//                   shows my points from it (a quiz)
 //   errors(poll)               words for the vote error codes of this kind
 // The results:
 //   rows(poll)                       the chart's rows: [{key, label, sub?, optionId?}]

@@ -67,6 +67,7 @@ function keyForm() {
 export const quiz = {
   ...single,
   pick: 'Quiz',
+  scored: true, // a leaderboard: the phone shows my points once closed (poll-view.js)
   same: sameSet,
   ready: (poll, picks) => !pickOne(poll) && picks.length > 0,
 
