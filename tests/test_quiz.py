@@ -214,6 +214,13 @@ async def test_one_quiz_scores_by_correctness_and_speed(
         (rows[4][0], "0", "0"),
     ]
 
+    r = await client.get(f"/polls/{poll['id']}/leaderboard.csv", headers=owner.headers)
+    assert [row[1:4] for row in rows_of(r)[1:]] == [
+        [str(e["user_id"]), "guest", str(e["points"])] for e in got["entries"]
+    ]
+    r = await client.get(f"/polls/{poll['id']}/leaderboard.csv", headers=slow.headers)
+    error(r, 403, "forbidden")
+
     # The host fixes the key after the reveal: the board follows.
     r = await client.patch(f"/polls/{poll['id']}", json={"correct": [0]}, headers=owner.headers)
     assert r.status_code == 200, r.text
@@ -292,3 +299,16 @@ async def test_a_sessions_leaderboard_over_its_quizzes(
     assert mine["total"] == 6 and mine["me"] is None
     r = await client.get("/sessions/999999/leaderboard", headers=owner.headers)
     error(r, 404, "not_found")
+
+    # The owner's export: every participant, as the owner's board has them.
+    r = await client.get(f"{path}/leaderboard.csv", headers=owner.headers)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), r.text
+    everyone = await board(client, owner, path, limit=100)
+    assert rows_of(r) == [
+        ["rank", "user_id", "name", "points", "correct", "answered"],
+        *(
+            [str(e[k]) for k in ("rank", "user_id", "name", "points", "correct", "answered")]
+            for e in everyone["entries"]
+        ),
+    ]
+    error(await client.get(f"{path}/leaderboard.csv", headers=ace.headers), 403, "forbidden")

@@ -199,6 +199,24 @@ async def present(request: Request, session_id: str, principal: Principal) -> HT
     )
 
 
+@bp.get("/<session_id>/leaderboard.csv")
+@api(
+    "exportSessionLeaderboard",
+    "The scores over the session's quizzes as CSV: rank,user_id,name,points,correct,"
+    "answered (owner)",
+    reply="text/csv",
+    description="every participant, best first, after a header row",
+    errors=(403, 404),
+    secured=True,
+)
+async def leaderboard_csv(request: Request, session_id: str, principal: Principal) -> HTTPResponse:
+    session = service.parse_session_id(session_id)
+    body = await service.owner_session_leaderboard_csv(principal=principal, session_id=session)
+    return text(
+        body, content_type=CONTENT_TYPE, headers=attachment(f"session-{session}-leaderboard.csv")
+    )
+
+
 @bp.get("/<session_id>/results.csv")
 @api(
     "exportSessionResults",

@@ -405,6 +405,24 @@ async def get_leaderboard(request: Request, poll_id: str, principal: Principal) 
     )
 
 
+@bp.get("/<poll_id>/leaderboard.csv")
+@api(
+    "exportPollLeaderboard",
+    "A quiz's scores as CSV: rank,user_id,name,points,correct,answered (owner)",
+    reply="text/csv",
+    description="every participant, best first, after a header row; 409 for a poll that "
+    "is not a quiz",
+    errors=(403, 404, 409),
+    secured=True,
+)
+async def leaderboard_csv(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
+    poll = service.parse_poll_id(poll_id)
+    body = await leaderboard.owner_poll_leaderboard_csv(principal=principal, poll_id=poll)
+    return text(
+        body, content_type=export.CONTENT_TYPE, headers=attachment(f"poll-{poll}-leaderboard.csv")
+    )
+
+
 @bp.get("/<poll_id>/results.csv")
 @api(
     "exportResults",

@@ -27,7 +27,7 @@ from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
 from app.poll_sessions.schemas import CreateSession, PatchSession, Present, session_json
 from app.polls import codes, ids
 from app.polls import service as polls
-from app.polls.leaderboard import leaderboard
+from app.polls.leaderboard import leaderboard, leaderboard_csv
 from app.tokens import Principal
 from models import Poll, PollStatus, Session
 
@@ -208,6 +208,12 @@ async def session_leaderboard(
     session = await find_session(session_id=session_id)
     polls_in = await Poll.filter(session_id=session.id)
     return await leaderboard(polls_in, user_id=principal.user_id, limit=limit, offset=offset)
+
+
+async def owner_session_leaderboard_csv(*, principal: Principal, session_id: int) -> str:
+    session = await _owned(session_id, principal)
+    polls_in = await Poll.filter(session_id=session.id)
+    return await leaderboard_csv(polls_in, user_id=principal.user_id)
 
 
 async def version_of(session_id: int) -> int | None:

@@ -21,8 +21,9 @@ from typing import Any
 from app.errors import Conflict
 from app.kinds import kind_of
 from app.kinds.quiz import answer, ms_between, points
+from app.polls.export import to_csv
 from app.polls.schemas import effective_status
-from app.polls.service import find_readable_poll, results_visible
+from app.polls.service import find_owned_poll, find_readable_poll, results_visible
 from app.tokens import Principal
 from models import Ballot, Poll, PollOption, PollStatus, User
 
@@ -82,45 +83,79 @@ async def _names(user_ids: list[int]) -> dict[int, str]:
     return {u.id: u.public_name for u in await User.filter(id__in=user_ids)}
 
 
-async def leaderboard(
-    polls: Iterable[Poll], *, user_id: int, limit: int, offset: int
-) -> dict[str, Any]:
-    """The leaderboard JSON (docs/protocol.md `Leaderboard`) of the quizzes among
-    `polls`, as the caller `user_id` may see it; a page of it, and the caller's entry."""
+@dataclass(frozen=True, slots=True)
+class Standings:
+    counted: list[Poll]  # the quizzes counted: closed and final
+    pending: list[Poll]  # closed, not yet final
+    board: list[tuple[int, Score]]  # (rank, score), best first
+    names: dict[int, str]  # user id -> display name, for the users named
+
+    def entry(self, rank: int, s: Score) -> dict[str, Any]:
+        return {
+            "rank": rank,
+            "user_id": s.user_id,
+            "name": self.names.get(s.user_id, f"Guest {s.user_id}"),
+            "points": s.points,
+            "correct": s.correct,
+            "answered": s.answered,
+        }
+
+
+async def standings(
+    polls: Iterable[Poll], *, user_id: int, named: slice = slice(None), also: int | None = None
+) -> Standings:
+    """The quizzes among `polls` as the caller `user_id` may see them, ranked; the
+    names of the `named` slice of the board (and of user `also`) looked up."""
     quizzes = [p for p in polls if is_quiz(p) and results_visible(p, user_id, PollStatus.CLOSED)]
     counted = [p for p in quizzes if p.status == PollStatus.CLOSED and p.finalized_at]
     pending = [
         p for p in quizzes if p.finalized_at is None and effective_status(p) == PollStatus.CLOSED
     ]
     board = ranked((await scores(counted)).values())
-    page = board[offset : offset + limit]
-    mine = next(((rank, s) for rank, s in board if s.user_id == user_id), None)
-    names = await _names([s.user_id for _, s in page] + ([user_id] if mine else []))
+    wanted = [s.user_id for _, s in board[named]] + ([also] if also is not None else [])
+    return Standings(counted, pending, board, await _names(wanted))
 
-    def entry(rank: int, s: Score) -> dict[str, Any]:
-        return {
-            "rank": rank,
-            "user_id": s.user_id,
-            "name": names.get(s.user_id, f"Guest {s.user_id}"),
-            "points": s.points,
-            "correct": s.correct,
-            "answered": s.answered,
-        }
 
+async def leaderboard(
+    polls: Iterable[Poll], *, user_id: int, limit: int, offset: int
+) -> dict[str, Any]:
+    """The leaderboard JSON (docs/protocol.md `Leaderboard`) of the quizzes among
+    `polls`, as the caller `user_id` may see it; a page of it, and the caller's entry."""
+    page = slice(offset, offset + limit)
+    got = await standings(polls, user_id=user_id, named=page, also=user_id)
+    mine = next(((rank, s) for rank, s in got.board if s.user_id == user_id), None)
     return {
-        "quizzes": [p.id for p in counted],
-        "pending": [p.id for p in pending],
-        "total": len(board),
-        "entries": [entry(rank, s) for rank, s in page],
-        "me": entry(*mine) if mine else None,
+        "quizzes": [p.id for p in got.counted],
+        "pending": [p.id for p in got.pending],
+        "total": len(got.board),
+        "entries": [got.entry(rank, s) for rank, s in got.board[page]],
+        "me": got.entry(*mine) if mine else None,
     }
+
+
+BOARD_COLUMNS = ("rank", "user_id", "name", "points", "correct", "answered")
+
+
+async def leaderboard_csv(polls: Iterable[Poll], *, user_id: int) -> str:
+    """Every participant's entry, best first, as CSV (`BOARD_COLUMNS`)."""
+    got = await standings(polls, user_id=user_id)
+    return to_csv(BOARD_COLUMNS, [tuple(got.entry(rank, s).values()) for rank, s in got.board])
+
+
+async def _quiz(poll: Poll) -> Poll:
+    if not is_quiz(poll):
+        raise Conflict("only a quiz has a leaderboard", code="conflict")
+    return poll
 
 
 async def poll_leaderboard(
     *, principal: Principal, poll_id: int, limit: int, offset: int
 ) -> dict[str, Any]:
     """One quiz's leaderboard; 409 for a poll of another kind."""
-    poll = await find_readable_poll(principal=principal, poll_id=poll_id)
-    if not is_quiz(poll):
-        raise Conflict("only a quiz has a leaderboard", code="conflict")
+    poll = await _quiz(await find_readable_poll(principal=principal, poll_id=poll_id))
     return await leaderboard([poll], user_id=principal.user_id, limit=limit, offset=offset)
+
+
+async def owner_poll_leaderboard_csv(*, principal: Principal, poll_id: int) -> str:
+    poll = await _quiz(await find_owned_poll(principal=principal, poll_id=poll_id))
+    return await leaderboard_csv([poll], user_id=principal.user_id)
