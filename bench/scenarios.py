@@ -1378,6 +1378,12 @@ async def kinds(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
     await connect(ctx, pool, await ctx.users.get(s.ack_sockets), [])
     all_polls: list[int] = []
     knees = {k: (await knee_search(ctx, pool, res, all_polls, k))["knee_rate"] for k in KINDS}
+    # Single choice once more at the end: every knee search leaves millions of ballots
+    # behind (MySQL's table and Redis grow), so a later search tips over sooner whatever
+    # its kind. Each kind is judged against single choice's knee at its place in the
+    # run, interpolated between the first and this last search.
+    last = (await knee_search(ctx, pool, res, all_polls, "single"))["knee_rate"]
+    res.rows[-1]["label"] = "knee (single again)"
     res.checks += await check_polls(ctx, all_polls, await tally(pool))
     await close_polls(ctx, all_polls)
     await pool.call_all("close_all", {}, HoldReport)
@@ -1393,13 +1399,16 @@ async def kinds(ctx: Ctx, pool: GenPool, res: ScenarioResult) -> None:
         res.checks += await check_polls(ctx, [poll.id], await tally(pool))
         await close_polls(ctx, [poll.id])
         await pool.call_all("close_all", {}, HoldReport)
-    for kind in KINDS[1:]:
-        ratio = knees[kind] / knees["single"] if knees["single"] else 0.0
+    first = knees["single"]
+    for i, kind in enumerate(KINDS[1:], start=1):
+        single = round(first + (last - first) * i / len(KINDS))
+        ratio = knees[kind] / single if single else 0.0
         res.checks.append(
             Check(
                 f"{kind} acks knee within {1 - KIND_GOAL:.0%} of single choice's",
                 ratio >= KIND_GOAL,
-                f"{knees[kind]}/s vs {knees['single']}/s ({ratio:.2f})",
+                f"{knees[kind]}/s vs {single}/s ({ratio:.2f}; single {first}/s first, "
+                f"{last}/s last)",
             )
         )
 
