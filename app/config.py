@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     poll_create_burst: int = Field(20, ge=1)
     poll_create_per_s: float = Field(0.1, gt=0)
     max_polls_per_user: int = Field(10_000, ge=0)
+    # A quiz's leaderboard is kept per web process and its polls reread at most this
+    # often (app/polls/leaderboard.py): how long a change takes to show in it.
+    leaderboard_check_s: float = Field(1.0, ge=0)
 
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile,
     # ~345 ms and 64 MiB a hash on a 2-core box). Only tests should lower them.

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from app.auth import TokenVerifier
     from app.config import Settings
+    from app.polls.leaderboard import Boards
     from app.redis import RedisHandle
     from app.votes import VoteEngine
     from app.ws.hub import Hub
@@ -31,6 +32,7 @@ class AppContext:
     votes: VoteEngine
     hub: Hub
     ws_messages: MessageHandler
+    boards: Boards  # quiz standings kept by this process
     metrics_dir: Path | None  # main process only: the samples dir it created
 
     def __getattr__(self, name: str) -> Any:

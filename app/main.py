@@ -26,6 +26,7 @@ from app.http import auth, docs, ops, poll_sessions, polls
 from app.http.headers import setup_headers
 from app.http.request_ids import setup_request_ids
 from app.logs import setup_logging
+from app.polls.leaderboard import Boards
 from app.redis import open_redis
 from app.tokens import Principal
 from app.votes import VoteEngine
@@ -111,6 +112,7 @@ def setup_infrastructure(app: App, settings: Settings) -> None:
         app.ctx.votes = VoteEngine(app.ctx.redis.client, app.ctx.redis.batch)
         app.ctx.hub = Hub(app.ctx.redis.client, app.ctx.redis.batch, settings)
         app.ctx.ws_messages = MessageHandler(app.ctx)
+        app.ctx.boards = Boards(settings.leaderboard_check_s)
 
     async def start_hub(app: App) -> None:
         await app.ctx.hub.start()

@@ -26,4 +26,9 @@ class User(Model):
 
     @property
     def public_name(self) -> str:
-        return self.display_name or self.username or f"Guest {self.id}"
+        return self.name_of(self.id, self.display_name, self.username)
+
+    @staticmethod
+    def name_of(user_id: int, display_name: str | None, username: str | None) -> str:
+        """`public_name` of a row read as values (no model built)."""
+        return display_name or username or f"Guest {user_id}"

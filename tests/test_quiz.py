@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from app.polls.leaderboard import Boards
 from models import Ballot, Poll
 from tests.conftest import LiveServer, Person
 from tests.test_export import rows_of
@@ -312,3 +313,50 @@ async def test_a_sessions_leaderboard_over_its_quizzes(
         ),
     ]
     error(await client.get(f"{path}/leaderboard.csv", headers=ace.headers), 403, "forbidden")
+
+
+async def test_standings_are_counted_once_per_change_and_shared(
+    client: httpx.AsyncClient, make_person: Any, worker: Any
+) -> None:
+    """What every phone asking at once costs: one count, whoever asks, until something
+    it follows from changes; and a change shows once the polls are reread."""
+    owner = await make_person()
+    poll = await quiz(client, owner, [0])
+    people = [await make_person(guest=True) for _ in range(3)]
+    for who, position in zip(people, (0, 0, 1), strict=True):
+        await cast_ok(client, who, poll, {"option_ids": [poll["options"][position]["id"]]})
+    await client.post(f"/polls/{poll['id']}/close", headers=owner.headers)
+    await finalize(worker, poll["id"])
+
+    reads = 0
+
+    async def load() -> tuple[list[Poll], int | None]:
+        nonlocal reads
+        reads += 1
+        row = await Poll.get(id=poll["id"])
+        return [row], owner.user_id
+
+    boards = Boards(check_s=3600)
+    scope = ("poll", poll["id"])
+    kept = await asyncio.gather(*(boards.get(scope, load) for _ in range(50)))
+    assert (reads, boards.computed) == (1, 1)  # the audience's view is the owner's here
+    assert all(k is kept[0] for k in kept)
+    right = [s.user_id for _, s in kept[0].views[False][1].board if s.correct]
+    assert sorted(right) == sorted(p.user_id for p in people[:2])
+
+    # A fixed key: unseen while the polls are not reread, counted again once they are.
+    r = await client.patch(f"/polls/{poll['id']}", json={"correct": [1]}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    assert (await boards.get(scope, load)).views[False][1].board == kept[0].views[False][1].board
+    boards.check_s = 0
+    fixed = await boards.get(scope, load)
+    assert (reads, boards.computed) == (2, 2)
+    assert [s.user_id for _, s in fixed.views[False][1].board if s.correct] == [people[2].user_id]
+    await boards.get(scope, load)  # reread, nothing changed: not counted again
+    assert (reads, boards.computed) == (3, 2)
+
+    # Hidden from the audience: its view no longer counts the quiz; the owner's does.
+    await client.post(f"/polls/{poll['id']}/hide", headers=owner.headers)
+    hidden = await boards.get(scope, load)
+    assert boards.computed == 3
+    assert (len(hidden.views[True][1].board), len(hidden.views[False][1].board)) == (3, 0)

@@ -129,6 +129,7 @@ async def get_leaderboard(request: Request, session_id: str, principal: Principa
     query = parse_query(request, PageQuery)
     return json(
         await service.session_leaderboard(
+            boards=request.app.ctx.boards,
             principal=principal,
             session_id=service.parse_session_id(session_id),
             limit=query.limit,
@@ -211,7 +212,9 @@ async def present(request: Request, session_id: str, principal: Principal) -> HT
 )
 async def leaderboard_csv(request: Request, session_id: str, principal: Principal) -> HTTPResponse:
     session = service.parse_session_id(session_id)
-    body = await service.owner_session_leaderboard_csv(principal=principal, session_id=session)
+    body = await service.owner_session_leaderboard_csv(
+        boards=request.app.ctx.boards, principal=principal, session_id=session
+    )
     return text(
         body, content_type=CONTENT_TYPE, headers=attachment(f"session-{session}-leaderboard.csv")
     )

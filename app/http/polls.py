@@ -397,6 +397,7 @@ async def get_leaderboard(request: Request, poll_id: str, principal: Principal) 
     query = parse_query(request, PageQuery)
     return json(
         await leaderboard.poll_leaderboard(
+            boards=request.app.ctx.boards,
             principal=principal,
             poll_id=service.parse_poll_id(poll_id),
             limit=query.limit,
@@ -417,7 +418,9 @@ async def get_leaderboard(request: Request, poll_id: str, principal: Principal) 
 )
 async def leaderboard_csv(request: Request, poll_id: str, principal: Principal) -> HTTPResponse:
     poll = service.parse_poll_id(poll_id)
-    body = await leaderboard.owner_poll_leaderboard_csv(principal=principal, poll_id=poll)
+    body = await leaderboard.owner_poll_leaderboard_csv(
+        boards=request.app.ctx.boards, principal=principal, poll_id=poll
+    )
     return text(
         body, content_type=export.CONTENT_TYPE, headers=attachment(f"poll-{poll}-leaderboard.csv")
     )

@@ -25,9 +25,8 @@ from tortoise.transactions import in_transaction
 from app import keys
 from app.errors import ApiError, Conflict, Forbidden, NotFound, invalid_field
 from app.poll_sessions.schemas import CreateSession, PatchSession, Present, session_json
-from app.polls import codes, ids
+from app.polls import codes, ids, leaderboard
 from app.polls import service as polls
-from app.polls.leaderboard import leaderboard, leaderboard_csv
 from app.tokens import Principal
 from models import Poll, PollStatus, Session
 
@@ -201,19 +200,38 @@ async def session_view(*, redis: Redis, principal: Principal, session: Session) 
     }
 
 
+def _board_loader(session_id: int) -> leaderboard.Loader:
+    async def load() -> tuple[list[Poll], int | None]:
+        session = await find_session(session_id=session_id)
+        return await Poll.filter(session_id=session.id), session.owner_id
+
+    return load
+
+
 async def session_leaderboard(
-    *, principal: Principal, session_id: int, limit: int, offset: int
+    *, boards: leaderboard.Boards, principal: Principal, session_id: int, limit: int, offset: int
 ) -> dict[str, Any]:
     """The scores over the session's quizzes (app/polls/leaderboard.py)."""
-    session = await find_session(session_id=session_id)
-    polls_in = await Poll.filter(session_id=session.id)
-    return await leaderboard(polls_in, user_id=principal.user_id, limit=limit, offset=offset)
+    return await leaderboard.scope_leaderboard(
+        boards=boards,
+        scope=("session", session_id),
+        load=_board_loader(session_id),
+        user_id=principal.user_id,
+        limit=limit,
+        offset=offset,
+    )
 
 
-async def owner_session_leaderboard_csv(*, principal: Principal, session_id: int) -> str:
-    session = await _owned(session_id, principal)
-    polls_in = await Poll.filter(session_id=session.id)
-    return await leaderboard_csv(polls_in, user_id=principal.user_id)
+async def owner_session_leaderboard_csv(
+    *, boards: leaderboard.Boards, principal: Principal, session_id: int
+) -> str:
+    await _owned(session_id, principal)  # 403 / 404 as ever
+    return await leaderboard.scope_csv(
+        boards=boards,
+        scope=("session", session_id),
+        load=_board_loader(session_id),
+        user_id=principal.user_id,
+    )
 
 
 async def version_of(session_id: int) -> int | None:
