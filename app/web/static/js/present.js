@@ -274,7 +274,7 @@ function syncBoard() {
   const path = state.kind === 'session' && state.session
     ? `/sessions/${state.session.id}/leaderboard` : `/polls/${poll.id}/leaderboard`;
   voterSession().then((who) => {
-    if (board.shownFor === key) board.stop = followBoard(who.key, `${path}?limit=${BOARD_LINES}`, drawBoard);
+    if (board.shownFor === key) board.stop = followBoard(who.key, `${path}?limit=${BOARD_LINES}`, drawBoard, { atOnce: true });
   }, () => {}); // no session to ask with: the chart stays, without a board
 }
 
