@@ -150,9 +150,9 @@ async def test_export(
     assert result.returncode == 0, result.stderr
     assert list(csv.reader(io.StringIO(result.stdout))) == [
         RESULTS_HEADER,
-        [str(options[0]["id"]), "Apple", "0", "2", "", ""],
-        [str(options[1]["id"]), "Pear", "1", "0", "", ""],
-        [str(options[2]["id"]), "Plum", "2", "2", "", ""],
+        [str(options[0]["id"]), "Apple", "0", "2", "", "", ""],
+        [str(options[1]["id"]), "Pear", "1", "0", "", "", ""],
+        [str(options[2]["id"]), "Plum", "2", "2", "", "", ""],
     ]
 
     # The ballots are the database's: close, and let a worker finalize the poll.

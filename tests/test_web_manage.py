@@ -439,8 +439,8 @@ async def test_reopen_vote_again_export_and_reset_a_closed_poll(
     assert name == f"poll-{pid}-results.csv"
     assert rows_of(text) == [
         RESULTS_HEADER,
-        [str(tea), "Tea", "0", "1", "", ""],
-        [str(coffee), "Coffee", "1", "1", "", ""],
+        [str(tea), "Tea", "0", "1", "", "", ""],
+        [str(coffee), "Coffee", "1", "1", "", "", ""],
     ]
     r = await owner_request(web.base_url, owner, "GET", f"/polls/{pid}/results.csv")
     assert r.text == text
