@@ -405,6 +405,28 @@ async def test_a_quiz_from_the_form_to_the_reveal(web: Web, browser: Any, worker
         "Voting has closed. Not this time. The answer: Mercury. +0 pts."
     )
 
+    # The host finds the key wrong after the reveal and fixes it: verdicts, points and
+    # the board follow.
+    first, second = await lines.locator(".name").all_text_contents()
+    await hp.get_by_role("button", name="Manage", exact=True).click()
+    await hp.locator("#p-manage").get_by_role("button", name="Fix wording").click()
+    form = hp.locator("#p-manage form")
+    await expect(form.get_by_label("Answer 2 is correct")).to_be_checked()
+    await form.get_by_label("Answer 2 is correct").uncheck()
+    await form.get_by_label("Answer 1 is correct").check()
+    await form.get_by_role("button", name="Save wording").click()
+    await expect(wrong.locator("#notice")).to_have_text(
+        re.compile(r"^Voting has closed\. You got it right! \+(1,000|[5-9]\d\d) pts\.$"),
+        timeout=WAIT_MS,
+    )
+    await expect(right.locator("#notice")).to_have_text(
+        "Voting has closed. Not this time. The answer: Venus. +0 pts.", timeout=WAIT_MS
+    )
+    await expect(lines.locator(".name")).to_have_text([second, first], timeout=WAIT_MS)
+    await expect(lines.locator(".pts").nth(1)).to_have_text("0 pts")
+    fixed = await owner_json(web.base_url, owner, "GET", f"/polls/{poll['id']}/leaderboard")
+    assert [(e["name"], e["correct"]) for e in fixed["entries"]] == [(second, 1), (first, 0)]
+
     # A draft's key round-trips through the form, following the answers' number.
     draft = await api_poll(
         web.base_url,

@@ -394,7 +394,9 @@ export class PollView {
   renderNotice() {
     const { poll, myVote } = this.state;
     const status = poll.status;
-    this.followScore(status === 'closed' && this.kind.scored && myVote ? `${poll.id}` : null);
+    // Followed afresh when the answer key is fixed after the reveal: the scores move.
+    const key = `${poll.id}:${poll.options.map((o) => o.correct).join()}`;
+    this.followScore(status === 'closed' && this.kind.scored && myVote ? key : null);
     if (status === 'draft') {
       this.showNotice('This poll has not started yet. Keep this page open: voting starts here as soon as the host opens it.');
     } else if (status === 'closed') {

@@ -262,7 +262,8 @@ function render() {
 function syncBoard() {
   const { poll } = state;
   const wanted = poll !== null && poll.kind === 'quiz' && poll.status === 'closed';
-  const key = wanted ? `${poll.id}` : '';
+  // Asked again when the answer key is fixed after the reveal: the scores move.
+  const key = wanted ? `${poll.id}:${poll.options.map((o) => o.correct).join()}` : '';
   if (key === board.shownFor) return;
   board.shownFor = key;
   if (board.stop) board.stop();

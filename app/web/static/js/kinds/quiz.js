@@ -7,11 +7,24 @@
 
 import { h } from '../dom.js';
 import { multiple, single } from './choice.js';
-import { limitForm, readNumber, sameSet } from './parts.js';
+import { answerWording, limitForm, readNumber, sameSet } from './parts.js';
 
 const correctIds = (poll) => poll.options.filter((o) => o.correct === true).map((o) => o.id);
 const revealed = (poll) => poll.options.some((o) => o.correct === true);
 const pickOne = (poll) => poll.max_choices === 1;
+
+/** A box per answer, by number (`key`: the positions ticked). */
+function keyBoxes(n, key) {
+  return Array.from({ length: n }, (_, i) => h(
+    'label',
+    { class: 'key-box' },
+    h('input', { type: 'checkbox', value: String(i), 'data-field': `correct[${i}]`, checked: key.includes(i) }),
+    h('span', { text: `Answer ${i + 1} is correct` }),
+  ));
+}
+
+const ticked = (boxes) => [...boxes.querySelectorAll('input:checked')].map((b) => Number(b.value));
+const keyOf = (poll) => poll.options.filter((o) => o.correct).map((o) => o.position);
 
 /** The form's answer key: a box per answer, kept as many as the answers (by number:
  * the form's labels are the options editor's). */
@@ -36,20 +49,13 @@ function keyForm() {
     ),
     limit.node,
   );
-  const checked = () => [...boxes.querySelectorAll('input:checked')].map((b) => Number(b.value));
-  function draw(n, ticked) {
-    boxes.replaceChildren(...Array.from({ length: n }, (_, i) => h(
-      'label',
-      { class: 'key-box' },
-      h('input', { type: 'checkbox', value: String(i), 'data-field': `correct[${i}]`, checked: ticked.includes(i) }),
-      h('span', { text: `Answer ${i + 1} is correct` }),
-    )));
-  }
+  const checked = () => ticked(boxes);
+  const draw = (n, key) => boxes.replaceChildren(...keyBoxes(n, key));
   return {
     node,
     fill(poll) {
       limit.fill(poll);
-      draw(poll.options.length, poll.options.filter((o) => o.correct).map((o) => o.position));
+      draw(poll.options.length, keyOf(poll));
     },
     optionsChanged(n) {
       limit.optionsChanged(n);
@@ -109,6 +115,26 @@ export const quiz = {
   },
 
   describe: (poll) => `Quiz of ${poll.options.length} answers`,
+
+  // "Fix wording" fixes the key too: a wrong one found after the reveal re-scores everyone.
+  wording(poll, prefix) {
+    const words = answerWording(poll, prefix);
+    const boxes = h('div', { class: 'key-boxes' }, ...keyBoxes(poll.options.length, keyOf(poll)));
+    const node = h(
+      'div',
+      {},
+      words.node,
+      h(
+        'fieldset',
+        { class: 'field' },
+        h('legend', { text: 'Correct answers' }),
+        boxes,
+        h('p', { class: 'hint', text: 'Changing them scores every ballot again.' }),
+        h('p', { class: 'field-error', 'data-error-for': 'correct', hidden: true }),
+      ),
+    );
+    return { node, body: () => ({ ...words.body(), correct: ticked(boxes) }) };
+  },
 
   errors: (poll) => ({ too_many_choices: `Pick at most ${poll.max_choices} answers.` }),
 
